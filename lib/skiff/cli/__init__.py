@@ -1,0 +1,332 @@
+"""The ``skiff`` command.
+
+Output contract: data goes to stdout as one JSON document per line; every error is one line
+``error: <Kind>: <message>`` on stderr with the exit code of its kind (0 ok, 2 config or
+input, 3 auth, 4 API, 5 rate limited / transient, 1 anything else). ``--debug`` adds logs and
+tracebacks on stderr. Heavy modules are imported inside the commands so that start-up is fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from ..errors import ConfigError, InputError, SkiffError
+
+__all__ = ["cli", "main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(err: SkiffError) -> NoReturn:
+    click.echo(err.one_line(), err=True)
+    sys.exit(err.exit_code)
+
+
+def parse_json_arg(value: str | None, what: str, *, error: type[SkiffError] = ConfigError) -> Any:
+    """``--cfg``/``--body``: inline JSON, ``@file`` (JSON or YAML), or ``-`` for stdin."""
+    if value is None:
+        return {}
+    source = f"--{what}"
+    text = value
+    if value == "-":
+        text = sys.stdin.read()
+        source = "stdin"
+    elif value.startswith("@"):
+        path = Path(value[1:])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise error(f"--{what} {value}: cannot read: {exc.strerror or exc}") from None
+        source = str(path)
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            try:
+                return yaml.safe_load(text)
+            except yaml.YAMLError as exc:
+                raise error(f"{source}: invalid YAML: {str(exc).splitlines()[0]}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+class _Group(click.Group):
+    """Turns every SkiffError into one line and its exit code; tracebacks only with --debug."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SkiffError as err:
+            if logging.getLogger("skiff").isEnabledFor(logging.DEBUG):
+                logging.getLogger("skiff").debug("traceback", exc_info=True)
+            _fail(err)
+        except KeyboardInterrupt:
+            click.echo("error: Interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Log requests and show tracebacks on stderr.")
+@click.version_option(package_name="skiff")
+def cli(debug: bool) -> None:
+    """skiff: run elastic.io-style connectors: validate, describe, run, poll, sandbox."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not debug:
+        # httpx logs every request at INFO; our own debug logs redact secrets.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+# ----------------------------------------------------------------- components / describe
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def components(as_json: bool) -> None:
+    """List the installed components."""
+    from ..component import find_components, load_component
+
+    rows = []
+    for name, path in find_components().items():
+        try:
+            comp = load_component(path, name=name)
+            rows.append(
+                {
+                    "name": name,
+                    "title": comp.title,
+                    "actions": len(comp.model.actions),
+                    "triggers": len(comp.model.triggers),
+                    "path": str(path),
+                }
+            )
+        except SkiffError as err:
+            rows.append({"name": name, "title": f"(invalid: {err})", "actions": 0, "triggers": 0, "path": str(path)})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for r in rows:
+        click.echo(f"{r['name']:<10} {r['actions']:>4} actions {r['triggers']:>3} triggers  {r['title']}")
+
+
+@cli.command()
+@click.argument("component")
+@click.argument("function", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def describe(component: str, function: str | None, as_json: bool) -> None:
+    """Describe a component, or one of its actions/triggers (fields, in/out schemas, operationId)."""
+    from ..component import resolve_component
+
+    comp = resolve_component(component)
+    if function is None:
+        info = {
+            "name": comp.name,
+            "title": comp.title,
+            "description": comp.model.description,
+            "version": comp.model.version,
+            "credentials": {
+                n: f.model_dump(exclude_none=True, exclude_defaults=False)
+                for n, f in comp.model.credentials.fields.items()
+            },
+            "actions": {
+                n: {"title": f.title, "operationId": f.model.operationId, "tags": f.model.tags}
+                for n, f in comp.actions.items()
+            },
+            "triggers": {n: {"title": f.title} for n, f in comp.triggers.items()},
+        }
+        if as_json:
+            click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+            return
+        click.echo(f"{comp.name}: {comp.title}  (version {comp.model.version or '-'})")
+        if comp.model.description:
+            click.echo(f"  {comp.model.description}")
+        click.echo("credentials:")
+        for n, f in comp.model.credentials.fields.items():
+            click.echo(f"  {n:<20} {f.viewClass:<18} {'required' if f.required else 'optional'}  {f.label or ''}")
+        click.echo(f"actions ({len(comp.actions)}):")
+        for n, fn in comp.actions.items():
+            op = f"  [{fn.model.operationId}]" if fn.model.operationId else ""
+            click.echo(f"  {n:<36} {fn.title}{op}")
+        click.echo(f"triggers ({len(comp.triggers)}):")
+        for n, fn in comp.triggers.items():
+            click.echo(f"  {n:<36} {fn.title}")
+        return
+    fn = comp.function(function)
+    info = {
+        "name": fn.name,
+        "kind": fn.kind,
+        "title": fn.title,
+        "description": fn.model.description,
+        "operationId": fn.model.operationId,
+        "tags": fn.model.tags,
+        "fields": {n: f.model_dump(exclude_none=True) for n, f in fn.fields.items()},
+        "in": fn.in_schema,
+        "out": fn.out_schema,
+    }
+    if fn.model.request is not None:
+        info["request"] = fn.model.request.model_dump(exclude_none=True, by_alias=True)
+    if fn.model.pagination is not None:
+        info["pagination"] = fn.model.pagination.model_dump(exclude_none=True)
+    if as_json:
+        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{comp.name}.{fn.name} ({fn.kind}): {fn.title}")
+    if fn.model.operationId:
+        click.echo(f"  operationId: {fn.model.operationId}")
+    if fn.model.description:
+        click.echo(f"  {fn.model.description}")
+    for key in ("fields", "request", "pagination", "in", "out"):
+        if info.get(key):
+            click.echo(f"{key}:")
+            click.echo("  " + json.dumps(info[key], indent=2, ensure_ascii=False).replace("\n", "\n  "))
+
+
+# ----------------------------------------------------------------- validate / schema
+
+
+@cli.command()
+@click.argument("dirs", nargs=-1, type=click.Path())
+def validate(dirs: tuple[str, ...]) -> None:
+    """Check component folders (default: the root component and every components/*)."""
+    from ..component import find_components, validate_component
+
+    targets = [Path(d) for d in dirs] or list(find_components().values())
+    total = 0
+    for folder in targets:
+        problems = validate_component(folder)
+        total += len(problems)
+        for p in problems:
+            click.echo(str(p))
+    if total:
+        click.echo(f"{total} problem(s) in {len(targets)} component(s)", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {len(targets)} component(s) valid", err=True)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of component.json (generated from the models)."""
+    from ..component import component_json_schema
+
+    click.echo(json.dumps(component_json_schema(), indent=2, ensure_ascii=False))
+
+
+# ----------------------------------------------------------------- run / verify / select
+
+
+def _load_cfg(cfg: str | None) -> dict[str, Any]:
+    value = parse_json_arg(cfg, "cfg")
+    if not isinstance(value, dict):
+        raise ConfigError("--cfg must be a JSON object")
+    return value
+
+
+@cli.command()
+@click.argument("component")
+@click.argument("function")
+@click.option("--cfg", help="cfg as JSON, @file (JSON/YAML) or - for stdin.")
+@click.option("--body", help="Message body as JSON, @file or -.")
+@click.option("--messages", is_flag=True, help="Print whole messages, not only bodies.")
+@click.option("--state", "state", help="Snapshot store for triggers: a path (SQLite) or redis:// / postgresql:// URL.")
+@click.option("--dry-run", is_flag=True, help="Triggers: run without moving the snapshot.")
+@click.option("--flow-id", default="default", help="Keys the trigger's snapshot (one per flow).")
+def run(
+    component: str,
+    function: str,
+    cfg: str | None,
+    body: str | None,
+    messages: bool,
+    state: str | None,
+    dry_run: bool,
+    flow_id: str,
+) -> None:
+    """Run one action or trigger call and print what it emits as JSON lines."""
+    import asyncio
+
+    from .runner import run_call
+
+    code = asyncio.run(
+        run_call(
+            component,
+            function,
+            cfg=_load_cfg(cfg),
+            body=parse_json_arg(body, "body", error=InputError) if body is not None else {},
+            messages=messages,
+            state=state,
+            dry_run=dry_run,
+            flow_id=flow_id,
+        )
+    )
+    sys.exit(code)
+
+
+@cli.command()
+@click.argument("component")
+@click.option("--cfg", help="cfg as JSON, @file or -.")
+def verify(component: str, cfg: str | None) -> None:
+    """verifyCredentials: exit 0 when the cfg is accepted, 3 when it is not."""
+    import asyncio
+
+    from ..component import resolve_component
+    from ..executor import Executor
+
+    comp = resolve_component(component)
+    config = _load_cfg(cfg)
+
+    async def go() -> dict[str, Any]:
+        async with Executor() as ex:
+            return await ex.verify(comp, config)
+
+    result = asyncio.run(go())
+    click.echo(_dumps(result))
+    if not result.get("verified"):
+        click.echo(f"error: AuthError: {result.get('reason', 'not verified')}", err=True)
+        sys.exit(3)
+
+
+@cli.command()
+@click.argument("component")
+@click.argument("function")
+@click.argument("field")
+@click.option("--cfg", help="cfg as JSON, @file or -.")
+def select(component: str, function: str, field: str, cfg: str | None) -> None:
+    """Print the options {value: label} of a select field (FUNCTION '-' for credential fields)."""
+    import asyncio
+
+    from ..component import resolve_component
+    from ..executor import Executor
+
+    comp = resolve_component(component)
+    config = _load_cfg(cfg)
+
+    async def go() -> dict[str, str]:
+        async with Executor() as ex:
+            return await ex.select(comp, None if function == "-" else function, field, config)
+
+    click.echo(json.dumps(asyncio.run(go()), indent=2, ensure_ascii=False))
+
+
+def _register_optional() -> None:
+    """Commands that live in their own modules (imported lazily by click when invoked)."""
+    from . import extra
+
+    extra.register(cli)
+
+
+def main() -> None:
+    _register_optional()
+    cli(prog_name="skiff")

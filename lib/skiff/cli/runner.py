@@ -1,0 +1,120 @@
+"""``skiff run``: one call through the executor, printed as JSON lines.
+
+For a trigger the snapshot is read from the state store before the call and written back
+each time the trigger commits one, only after the data before it has been written and
+flushed to stdout: a crash in between re-emits (with the same deterministic message ids)
+rather than loses.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from ..component import resolve_component
+from ..errors import SkiffError
+from ..executor import Event, Executor
+from ..message import Message
+
+__all__ = ["default_state_path", "run_call", "snapshot_key"]
+
+
+def default_state_path() -> str:
+    import os
+
+    return os.environ.get("SKIFF_STATE", ".skiff/state.db")
+
+
+def snapshot_key(component: str, function: str, flow_id: str) -> str:
+    return f"{flow_id}/{component}/{function}"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _message_dict(msg: Message) -> dict[str, Any]:
+    return msg.to_dict()
+
+
+async def run_call(
+    component_ref: str,
+    function_name: str,
+    *,
+    cfg: dict[str, Any],
+    body: Any,
+    messages: bool = False,
+    state: str | None = None,
+    dry_run: bool = False,
+    flow_id: str = "default",
+    out: Any = None,
+) -> int:
+    stream = out or sys.stdout
+    component = resolve_component(component_ref)
+    function = component.function(function_name)
+    is_trigger = function.kind == "trigger"
+    store = None
+    key = snapshot_key(component.name, function.name, flow_id)
+    snapshot: dict[str, Any] = {}
+    if is_trigger:
+        from ..state import open_store
+
+        store = open_store(state or default_state_path())
+        snapshot = await store.get(key) or {}
+
+    progress = _Progress.create()
+    error: SkiffError | None = None
+
+    async def emit(event: Event) -> None:
+        nonlocal error
+        if event.kind == "data":
+            msg: Message = event.payload
+            stream.write(_dumps(_message_dict(msg) if messages else msg.body) + "\n")
+            progress.tick()
+        elif event.kind in ("snapshot", "updateSnapshot") and store is not None and not dry_run:
+            stream.flush()  # the records before this snapshot are out before it is committed
+            if event.kind == "snapshot":
+                await store.put(key, event.payload)
+            else:
+                current = await store.get(key) or {}
+                await store.put(key, {**current, **event.payload})
+        elif event.kind == "error":
+            error = event.payload["error"]
+
+    try:
+        async with Executor() as executor:
+            result = await executor.run(
+                component, function.name, cfg, Message(body=body), snapshot=snapshot, emit=emit, dry_run=dry_run
+            )
+    finally:
+        progress.close()
+        stream.flush()
+        if store is not None:
+            await store.close()
+    if error is not None:
+        print(error.one_line(), file=sys.stderr)
+        return error.exit_code
+    return result.exit_code
+
+
+class _Progress:
+    """A record counter on stderr when it is a terminal; nothing when piped."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.count = 0
+        self.enabled = enabled
+
+    @classmethod
+    def create(cls) -> _Progress:
+        return cls(sys.stderr.isatty())
+
+    def tick(self) -> None:
+        self.count += 1
+        if self.enabled and self.count % 100 == 0:
+            sys.stderr.write(f"\r{self.count} records")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.count >= 100:
+            sys.stderr.write(f"\r{self.count} records\n")

@@ -1,0 +1,259 @@
+"""Load a component folder: parse component.json, resolve schema files, import handlers by path."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from ..errors import ConfigError
+from ..specs import HttpSpec
+from ..validation import SchemaValidator, compile_schema
+from .models import ComponentModel, FieldModel, FunctionModel
+
+__all__ = [
+    "ROOT_COMPONENT_NAME",
+    "Component",
+    "Function",
+    "find_components",
+    "load_component",
+    "parse_json",
+    "resolve_component",
+]
+
+ROOT_COMPONENT_NAME = "http"
+
+Kind = Literal["action", "trigger"]
+
+
+def parse_json(path: Path) -> Any:
+    """Parse JSON, raising ConfigError with line and column; duplicate keys are errors too."""
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise ValueError(f"duplicate key {key!r}")
+            out[key] = value
+        return out
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found", where=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", where=str(path)) from None
+    try:
+        return json.loads(text, object_pairs_hook=no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", where=str(path)
+        ) from None
+    except ValueError as exc:
+        raise ConfigError(f"invalid JSON: {exc}", where=str(path)) from None
+
+
+@dataclass
+class Function:
+    """An action or trigger of a loaded component, with its schemas resolved."""
+
+    component: Component
+    name: str
+    kind: Kind
+    model: FunctionModel
+
+    @property
+    def title(self) -> str:
+        return self.model.title
+
+    @cached_property
+    def in_schema(self) -> dict[str, Any] | None:
+        return self.component.resolve_schema(self.model.metadata.in_, f"{self.kind}s/{self.name}/metadata/in")
+
+    @cached_property
+    def out_schema(self) -> dict[str, Any] | None:
+        return self.component.resolve_schema(self.model.metadata.out, f"{self.kind}s/{self.name}/metadata/out")
+
+    @cached_property
+    def in_validator(self) -> SchemaValidator | None:
+        schema = self.in_schema
+        return compile_schema(schema, self.component.path) if schema else None
+
+    @cached_property
+    def out_validator(self) -> SchemaValidator | None:
+        schema = self.out_schema
+        return compile_schema(schema, self.component.path) if schema else None
+
+    @property
+    def fields(self) -> dict[str, FieldModel]:
+        return self.model.fields
+
+    def handler(self) -> Callable[..., Any]:
+        """Import ``main`` and return its ``process``; raises ConfigError when it cannot."""
+        if not self.model.main:
+            raise ConfigError(f"{self.kind} {self.name!r} has no 'main'", where=str(self.component.json_path))
+        return self.component.import_callable(self.model.main, "process")
+
+
+@dataclass
+class Component:
+    """A loaded component folder."""
+
+    name: str
+    path: Path
+    model: ComponentModel
+    _modules: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def json_path(self) -> Path:
+        return self.path / "component.json"
+
+    @property
+    def title(self) -> str:
+        return self.model.title
+
+    @property
+    def http(self) -> HttpSpec | None:
+        return self.model.http
+
+    @cached_property
+    def actions(self) -> dict[str, Function]:
+        return {n: Function(self, n, "action", m) for n, m in self.model.actions.items()}
+
+    @cached_property
+    def triggers(self) -> dict[str, Function]:
+        return {n: Function(self, n, "trigger", m) for n, m in self.model.triggers.items()}
+
+    def function(self, name: str) -> Function:
+        fn = self.actions.get(name) or self.triggers.get(name)
+        if fn is None:
+            names = sorted([*self.actions, *self.triggers])
+            hint = _closest(name, names)
+            raise ConfigError(
+                f"component {self.name!r} has no action or trigger {name!r}"
+                + (f" (did you mean {hint!r}?)" if hint else "")
+            )
+        return fn
+
+    def resolve_schema(self, value: dict[str, Any] | str | None, pointer: str) -> dict[str, Any] | None:
+        if value is None or isinstance(value, dict):
+            return value
+        schema_path = (self.path / value).resolve()
+        data = parse_json(schema_path)
+        if not isinstance(data, dict):
+            raise ConfigError(f"{pointer}: {value} is not a JSON Schema object", where=str(self.json_path))
+        return data
+
+    def import_callable(self, main: str, attr: str) -> Callable[..., Any]:
+        file = (self.path / main).resolve()
+        if file.suffix != ".py":
+            raise ConfigError(f"main {main!r} must name a .py file", where=str(self.json_path))
+        module = self._modules.get(str(file))
+        if module is None:
+            if not file.is_file():
+                raise ConfigError(f"main {main!r}: file not found", where=str(self.json_path))
+            mod_name = f"skiff_components.{self.name}.{file.stem}_{abs(hash(str(file))) % 10**8}"
+            spec = importlib.util.spec_from_file_location(mod_name, file)
+            if spec is None or spec.loader is None:
+                raise ConfigError(f"main {main!r}: cannot import", where=str(self.json_path))
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[mod_name] = module
+            try:
+                spec.loader.exec_module(module)
+            except Exception as exc:
+                raise ConfigError(
+                    f"main {main!r} fails to import: {type(exc).__name__}: {exc}", where=str(self.json_path)
+                ) from exc
+            self._modules[str(file)] = module
+        fn = getattr(module, attr, None)
+        if not callable(fn):
+            raise ConfigError(f"main {main!r} has no function {attr!r}", where=str(self.json_path))
+        return fn  # type: ignore[no-any-return]
+
+
+def _closest(name: str, names: list[str]) -> str | None:
+    import difflib
+
+    found = difflib.get_close_matches(name, names, n=1)
+    return found[0] if found else None
+
+
+def load_component(path: str | Path, name: str | None = None) -> Component:
+    """Load and check the model of a component folder (schemas and handlers load lazily)."""
+    folder = Path(path)
+    if folder.name == "component.json":
+        folder = folder.parent
+    folder = folder.resolve()
+    data = parse_json(folder / "component.json")
+    try:
+        model = ComponentModel.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = "/".join(str(p) for p in first["loc"])
+        raise ConfigError(f"/{loc}: {first['msg']}", where=str(folder / "component.json")) from None
+    return Component(name=name or component_name(folder), path=folder, model=model)
+
+
+def component_name(folder: Path) -> str:
+    root = repo_root()
+    if root is not None and folder.resolve() == root:
+        return ROOT_COMPONENT_NAME
+    return folder.name
+
+
+def repo_root() -> Path | None:
+    """The folder holding the root (http) component and components/: source checkout or wheel."""
+    here = Path(__file__).resolve()
+    checkout = here.parents[3]  # lib/skiff/component/loader.py → repo root
+    if (checkout / "component.json").is_file() and (checkout / "components").is_dir():
+        return checkout
+    packaged = here.parents[1] / "_root"
+    if packaged.is_dir():
+        return packaged
+    return None
+
+
+def find_components() -> dict[str, Path]:
+    """Every known component: the root ``http`` one, ``components/*`` and ``$SKIFF_COMPONENTS_PATH``."""
+    found: dict[str, Path] = {}
+    root = repo_root()
+    if root is not None:
+        if (root / "component.json").is_file():
+            found[ROOT_COMPONENT_NAME] = root
+        comps = root / "components"
+        if comps.is_dir():
+            for child in sorted(comps.iterdir()):
+                if (child / "component.json").is_file():
+                    found[child.name] = child
+    for extra in filter(None, os.environ.get("SKIFF_COMPONENTS_PATH", "").split(os.pathsep)):
+        base = Path(extra)
+        if (base / "component.json").is_file():
+            found[base.name] = base
+        elif base.is_dir():
+            for child in sorted(base.iterdir()):
+                if (child / "component.json").is_file():
+                    found[child.name] = child
+    return found
+
+
+def resolve_component(ref: str) -> Component:
+    """A component by name (``billbee``, ``http``) or by folder path."""
+    candidate = Path(ref)
+    if (candidate / "component.json").is_file() or candidate.name == "component.json":
+        return load_component(candidate)
+    known = find_components()
+    if ref in known:
+        return load_component(known[ref], name=ref)
+    hint = _closest(ref, list(known))
+    raise ConfigError(
+        f"unknown component {ref!r}; known: {', '.join(sorted(known)) or 'none'}"
+        + (f" (did you mean {hint!r}?)" if hint else "")
+    )

@@ -1,0 +1,187 @@
+"""Response bodies: JSON, XML and binary parsing, dot paths, and the vendors' list quirks.
+
+One place decides how bytes become data, so the client, pagination and the error mapping
+agree on it (Billomat answers XML unless asked for JSON, and in JSON turns a one-item list
+into an object).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final, Literal
+
+import xmltodict
+
+from skiff.specs import ErrorSpec
+
+__all__ = [
+    "MISSING",
+    "BodyKind",
+    "body_kind",
+    "get_path",
+    "has_path",
+    "looks_like_html",
+    "parse_body",
+    "parse_xml",
+    "to_records",
+    "vendor_error",
+]
+
+BodyKind = Literal["json", "xml", "html", "text", "binary", "empty"]
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING: Final[Any] = _Missing()
+"""Returned by :func:`get_path` when asked for it as the default: tells "absent" from ``None``."""
+
+
+def get_path(obj: Any, path: str | None, default: Any = None) -> Any:
+    """The value at a dot path such as ``"Paging.TotalPages"``, ``"clients.@total"``, ``"items.0.id"``.
+
+    ``None`` or ``""`` is the object itself. A key that itself contains dots is found when it
+    matches the rest of the path exactly.
+    """
+    if not path:
+        return obj
+    current = obj
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        if isinstance(current, dict):
+            if part in current:
+                current = current[part]
+                continue
+            rest = ".".join(parts[i:])
+            if rest in current:
+                return current[rest]
+            return default
+        if isinstance(current, list) and (part.isdigit() or (part.startswith("-") and part[1:].isdigit())):
+            index = int(part)
+            if -len(current) <= index < len(current):
+                current = current[index]
+                continue
+        return default
+    return current
+
+
+def has_path(obj: Any, path: str) -> bool:
+    return get_path(obj, path, MISSING) is not MISSING
+
+
+def to_records(value: Any) -> list[Any]:
+    """A list of records from whatever a list endpoint returned at the records path.
+
+    Billomat answers a one-item list as a single object and an empty list by leaving the key
+    out (``None`` here); both become lists so a caller never special-cases them.
+    """
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def looks_like_html(content: bytes) -> bool:
+    head = content[:256].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+def body_kind(content_type: str, content: bytes) -> BodyKind:
+    """What a body is, from its content type, falling back to a look at the first bytes."""
+    if not content:
+        return "empty"
+    ctype = content_type.split(";", 1)[0].strip().lower()
+    if ctype == "application/json" or ctype.endswith("+json") or ctype == "text/json":
+        return "json"
+    if ctype == "text/html" or ctype == "application/xhtml+xml":
+        return "html"
+    if ctype in ("application/xml", "text/xml") or ctype.endswith("+xml"):
+        return "xml"
+    if ctype.startswith("text/") or ctype == "":
+        # Servers that omit the type or say text/plain still often send JSON or XML.
+        head = content[:64].lstrip()
+        if head[:1] in (b"{", b"["):
+            return "json"
+        if looks_like_html(content):
+            return "html"
+        if head.startswith(b"<"):
+            return "xml"
+        return "text"
+    return "binary"
+
+
+def parse_xml(content: bytes | str) -> Any:
+    """XML as dicts (xmltodict: attributes as ``@name``, text beside attributes as ``#text``).
+
+    Billomat's XML then has the same shape as its JSON (``clients.client``, ``clients.@total``).
+    Entities are disabled (no XXE or billion laughs).
+    """
+    return xmltodict.parse(content, disable_entities=True)
+
+
+def parse_body(content: bytes, kind: BodyKind, encoding: str | None = "utf-8") -> Any:
+    """The data of a body of a known kind; binary and empty bodies have none (``None``).
+
+    Raises ``ValueError`` when the body is not what its kind says.
+    """
+    if kind == "json":
+        return json.loads(content)
+    if kind == "xml":
+        try:
+            return parse_xml(content)
+        except Exception as exc:  # expat raises its own ExpatError
+            raise ValueError(f"invalid XML: {exc}") from None
+    if kind in ("text", "html"):
+        return content.decode(encoding or "utf-8", errors="replace")
+    return None
+
+
+def _as_message(value: Any) -> str | None:
+    if value is None or value == "" or value == [] or value == {}:
+        return None
+    if isinstance(value, list):
+        parts = [m for m in (_as_message(v) for v in value) if m]
+        return "; ".join(parts) or None
+    if isinstance(value, dict):
+        for key in ("message", "error", "errorMessage", "ErrorMessage", "#text", "msg", "detail"):
+            if key in value:
+                return _as_message(value[key])
+        return None
+    return str(value)
+
+
+def vendor_error(body: Any, spec: ErrorSpec | None = None, *, extra_message_paths: list[str] | None = None,
+                 extra_code_paths: list[str] | None = None) -> tuple[str | None, Any]:
+    """The vendor's own ``(message, code)`` from an error body, JSON or XML parsed; ``None`` if absent.
+
+    Shapes: Billbee ``{ErrorMessage, ErrorCode}``, Plenigo ``{errorCode, errorMessage}``,
+    Billomat ``{"errors": {"error": "msg"}}``, a list of messages, ``<errors><error>``, ``{message}``.
+    """
+    spec = spec or ErrorSpec()
+    message: str | None = None
+    code: Any = None
+    if isinstance(body, dict):
+        for path in [*(extra_message_paths or []), *spec.messagePaths]:
+            message = _as_message(get_path(body, path))
+            if message:
+                break
+        if not message and "errors" in body:
+            message = _as_message(body["errors"])
+        for path in [*(extra_code_paths or []), *spec.codePaths]:
+            value = get_path(body, path, MISSING)
+            if value is not MISSING and value is not None and not isinstance(value, (dict, list)):
+                code = value
+                break
+    elif isinstance(body, list):
+        message = _as_message(body)
+    elif isinstance(body, str):
+        message = body.strip() or None
+    return message, code

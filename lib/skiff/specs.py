@@ -1,0 +1,244 @@
+"""The declarative vocabulary of HTTP behaviour: auth, rate limits, retry, pagination, envelope,
+requests and polling.
+
+These models are shared by ``component.json`` (where string values may be Jinja2 templates
+such as ``"{{ cfg.apiKey }}"``) and by :mod:`skiff.http`, which receives them rendered.
+Keeping them in one module means the component schema, the generator and the HTTP layer
+cannot disagree about a key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ApiKeyAuth",
+    "AuthSpec",
+    "BasicAuth",
+    "BearerAuth",
+    "CursorPagination",
+    "EmitBehavior",
+    "EnvelopeSpec",
+    "ErrorSpec",
+    "FromIdPagination",
+    "HttpSpec",
+    "NoAuth",
+    "OAuth2ClientCredentials",
+    "OffsetPagination",
+    "PagePagination",
+    "PaginationSpec",
+    "PollingSpec",
+    "RateLimitSpec",
+    "RequestSpec",
+    "RetrySpec",
+]
+
+EmitBehavior = Literal["emitIndividually", "emitPage", "fetchAll"]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# ---------------------------------------------------------------- auth
+
+
+class NoAuth(_Spec):
+    type: Literal["none"] = "none"
+
+
+class BasicAuth(_Spec):
+    type: Literal["basic"] = "basic"
+    username: str
+    password: str
+
+
+class ApiKeyAuth(_Spec):
+    """An API key or custom token in a header (Billbee, Billomat, Plenigo) or the query string."""
+
+    type: Literal["apiKey"] = "apiKey"
+    in_: Literal["header", "query"] = Field("header", alias="in")
+    name: str
+    value: str
+
+
+class BearerAuth(_Spec):
+    type: Literal["bearer"] = "bearer"
+    token: str
+
+
+class OAuth2ClientCredentials(_Spec):
+    """OAuth2 client credentials; the token is cached, refreshed before expiry and once on a 401."""
+
+    type: Literal["oauth2"] = "oauth2"
+    tokenUrl: str
+    clientId: str
+    clientSecret: str
+    scope: str | None = None
+    # "basic": client id/secret as HTTP Basic (Billwerk, RFC 6749 2.3.1); "body": as form fields.
+    clientAuth: Literal["basic", "body"] = "basic"
+    # Refresh this many seconds before the token expires.
+    refreshMargin: float = 30.0
+
+
+AuthSpec = Annotated[
+    NoAuth | BasicAuth | ApiKeyAuth | BearerAuth | OAuth2ClientCredentials,
+    Field(discriminator="type"),
+]
+
+
+# ---------------------------------------------------------------- rate limits and retries
+
+
+class RateLimitSpec(_Spec):
+    """At most ``requests`` in any window of ``perSeconds``, waited for *before* sending.
+
+    ``scope``: ``credential`` counts every request made with one credential set;
+    ``endpoint`` counts per method + path template (Billbee's 2 req/s per endpoint).
+    ``key`` names the credential parts the limit is keyed by (e.g. ``["apiKey"]`` for
+    Billbee's 50/s per API key, ``["apiKey", "username"]`` for 10/s per key + user); empty
+    means the whole credential set.
+    """
+
+    requests: int = Field(gt=0)
+    perSeconds: float = Field(gt=0)
+    scope: Literal["credential", "endpoint"] = "credential"
+    key: list[str] = Field(default_factory=list)
+    name: str | None = None
+
+
+class RetrySpec(_Spec):
+    maxAttempts: int = Field(5, ge=1)
+    # Cap on the total time spent waiting between attempts, Retry-After included.
+    maxWait: float = Field(120.0, ge=0)
+    initialBackoff: float = Field(0.5, ge=0)
+    maxBackoff: float = Field(30.0, ge=0)
+    statuses: list[int] = Field(default_factory=lambda: [408, 429, 500, 502, 503, 504])
+
+
+# ---------------------------------------------------------------- pagination
+
+
+class _PaginationBase(_Spec):
+    recordsPath: str | None = None  # dot path of the records in the raw response; None: the body
+    maxPages: int = Field(10_000, ge=1)
+
+
+class PagePagination(_PaginationBase):
+    """page + page size; stops at total pages, total records, an empty or a short page."""
+
+    type: Literal["page"] = "page"
+    pageParam: str = "page"
+    sizeParam: str = "pageSize"
+    size: int = Field(50, ge=1)
+    start: int = 1
+    totalPagesPath: str | None = None  # Billbee: Paging.TotalPages
+    totalPath: str | None = None  # Billomat: clients.@total (number of records)
+
+
+class OffsetPagination(_PaginationBase):
+    """skip + take (Billwerk)."""
+
+    type: Literal["offset"] = "offset"
+    offsetParam: str = "skip"
+    limitParam: str = "take"
+    size: int = Field(100, ge=1)
+    maxOffset: int | None = None  # Billwerk caps skip at 1000
+
+
+class FromIdPagination(_PaginationBase):
+    """A stable id cursor, inclusive of that id (Billwerk ``from``): the repeated record is dropped."""
+
+    type: Literal["fromId"] = "fromId"
+    param: str = "from"
+    sizeParam: str = "take"
+    size: int = Field(100, ge=1)
+    idField: str = "Id"
+
+
+class CursorPagination(_PaginationBase):
+    """An opaque cursor returned in the body (Plenigo ``startingAfterId`` → ``startingAfter``)."""
+
+    type: Literal["cursor"] = "cursor"
+    param: str = "startingAfter"
+    sizeParam: str | None = "size"
+    size: int = Field(100, ge=1)
+    cursorPath: str = "startingAfterId"
+
+
+PaginationSpec = Annotated[
+    PagePagination | OffsetPagination | FromIdPagination | CursorPagination,
+    Field(discriminator="type"),
+]
+
+
+# ---------------------------------------------------------------- envelope and errors
+
+
+class EnvelopeSpec(_Spec):
+    """A response wrapper around the data (Billbee: ``{Data, ErrorCode, ErrorMessage, Paging}``)."""
+
+    dataPath: str | None = None  # unwrapped for single results; default records path for lists
+    errorCodePath: str | None = None
+    okCodes: list[Any] = Field(default_factory=lambda: [0, None])
+    errorMessagePath: str | None = None
+
+
+class ErrorSpec(_Spec):
+    """Where a vendor puts the message and code in an error body (first path that exists wins)."""
+
+    messagePaths: list[str] = Field(
+        default_factory=lambda: ["ErrorMessage", "errorMessage", "message", "error", "errors.error"]
+    )
+    codePaths: list[str] = Field(default_factory=lambda: ["ErrorCode", "errorCode", "code"])
+
+
+# ---------------------------------------------------------------- component-level HTTP settings
+
+
+class HttpSpec(_Spec):
+    """The ``http`` block of component.json: how every request of the component is made."""
+
+    baseUrl: str
+    auth: list[AuthSpec] | str = Field(default_factory=list)  # str: a template yielding the list/object
+    headers: dict[str, str] = Field(default_factory=dict)
+    rateLimits: list[RateLimitSpec] | str = Field(default_factory=list)  # str: a template
+    retry: RetrySpec = Field(default_factory=RetrySpec)
+    envelope: EnvelopeSpec | None = None
+    errors: ErrorSpec = Field(default_factory=ErrorSpec)
+    accept: Literal["json", "xml"] = "json"  # Billomat answers XML unless asked for JSON
+    connectTimeout: float = 10.0
+    timeout: float = 60.0
+    # Follow X-Rate-Limit-Remaining / X-Rate-Limit-Reset (epoch seconds) when the API sends them.
+    followRateLimitHeaders: bool = True
+
+
+# ---------------------------------------------------------------- declarative requests
+
+
+class RequestSpec(_Spec):
+    """A declarative request; string values are templates over ``cfg``, ``body``, ``msg``."""
+
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
+    path: str
+    query: dict[str, Any] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: Any = None  # JSON body (templated); None: no body
+    form: dict[str, Any] | None = None  # form-encoded body instead of JSON
+    # binary: the response becomes an attachment; json/xml: override the component default.
+    responseType: Literal["json", "xml", "binary", "auto"] = "auto"
+
+
+class PollingSpec(_Spec):
+    """A declarative polling trigger: which request, where the records are, and the cursor."""
+
+    request: RequestSpec
+    recordsPath: str | None = None
+    cursorField: str | None = None  # the record's modification timestamp (or id for id cursors)
+    idField: str = "id"
+    cursorParam: str | None = None  # query parameter that receives the cursor value
+    cursorKind: Literal["timestamp", "id", "seen"] = "timestamp"
+    versionField: str | None = None  # defaults to cursorField
+    pagination: PaginationSpec | None = None

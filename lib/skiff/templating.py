@@ -1,0 +1,149 @@
+"""One sandboxed Jinja2 environment for declarative requests and flow mappings.
+
+Rules a component author can rely on:
+- a string that is exactly one ``{{ expression }}`` yields the expression's native value
+  (an int stays an int, a dict stays a dict); any other string renders to text;
+- an undefined *variable* is an error (a typo in ``cfg``/``body`` must not send a wrong request);
+- a missing *key* of a mapping yields ``None`` (optional inputs are the normal case);
+- templates run in Jinja2's ``ImmutableSandboxedEnvironment``: no files, no environment, no
+  attribute access to Python internals, no mutation of the context.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from .errors import ConfigError
+
+__all__ = ["compile_check", "has_template", "render", "render_string"]
+
+_SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
+
+
+class _Environment(ImmutableSandboxedEnvironment):
+    """Missing mapping keys give None; everything else is as strict as the sandbox."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping):
+            if attribute in obj:
+                return obj[attribute]
+            # Fall through for real dict methods (``body.get('x')``, ``cfg.items()``).
+            if not hasattr(obj, attribute):
+                return None
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, Mapping) and isinstance(argument, str | int) and argument not in obj:
+            return None
+        return super().getitem(obj, argument)
+
+
+def _tojson(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_env.filters["tojson"] = _tojson
+_env.filters["json"] = _tojson
+
+
+def has_template(text: str) -> bool:
+    return "{{" in text or "{%" in text
+
+
+@lru_cache(maxsize=4096)
+def _compile_expression(expr: str) -> Any:
+    return _env.compile_expression(expr, undefined_to_none=False)
+
+
+@lru_cache(maxsize=4096)
+def _compile_template(text: str) -> Any:
+    return _env.from_string(text)
+
+
+def _single_expression(text: str) -> str | None:
+    m = _SINGLE_EXPR.match(text)
+    if m is None:
+        return None
+    expr = m.group("expr")
+    # "{{ a }} and {{ b }}" also matches the regex lazily; a real single expression has no "}}".
+    if "}}" in expr or "{{" in expr or "{%" in text:
+        return None
+    return expr
+
+
+def render_string(text: str, context: Mapping[str, Any], *, where: str | None = None) -> Any:
+    """Render one template string; see the module doc for the native-value rule."""
+    if not has_template(text):
+        return text
+    try:
+        expr = _single_expression(text)
+        if expr is not None:
+            value = _compile_expression(expr)(**context)
+            if isinstance(value, StrictUndefined):
+                str(value)  # raises UndefinedError with Jinja's own message
+            return value
+        return _compile_template(text).render(**context)
+    except UndefinedError as exc:
+        raise ConfigError(f"template {text!r}: {exc.message}", where=where) from None
+    except SecurityError as exc:
+        raise ConfigError(f"template {text!r} is not allowed: {exc}", where=where) from None
+    except TemplateSyntaxError as exc:
+        raise ConfigError(f"template {text!r}: syntax error: {exc.message}", where=where) from None
+    except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        raise ConfigError(f"template {text!r}: {type(exc).__name__}: {exc}", where=where) from None
+
+
+def render(value: Any, context: Mapping[str, Any], *, where: str | None = None) -> Any:
+    """Render every template string inside ``value`` (strings, lists and dicts, recursively)."""
+    if isinstance(value, str):
+        return render_string(value, context, where=where)
+    if isinstance(value, list):
+        return [render(v, context, where=where) for v in value]
+    if isinstance(value, dict):
+        return {k: render(v, context, where=where) for k, v in value.items()}
+    return value
+
+
+def _check_one(text: str) -> str | None:
+    try:
+        expr = _single_expression(text)
+        if expr is not None:
+            _env.parse("{{" + expr + "}}")
+        else:
+            _env.parse(text)
+    except TemplateSyntaxError as exc:
+        return f"template syntax error in {text!r}: {exc.message}"
+    return None
+
+
+def compile_check(value: Any, pointer: str = "") -> list[tuple[str, str]]:
+    """Syntax-check every template in ``value``; returns ``(json_pointer, message)`` pairs."""
+    problems: list[tuple[str, str]] = []
+    if isinstance(value, str):
+        if has_template(value) and (msg := _check_one(value)):
+            problems.append((pointer, msg))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            problems.extend(compile_check(v, f"{pointer}/{i}"))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            key = str(k).replace("~", "~0").replace("/", "~1")
+            problems.extend(compile_check(v, f"{pointer}/{key}"))
+    return problems
+
+
+def referenced_names(text: str) -> set[str]:
+    """Top-level variable names a template uses (for validation messages)."""
+    try:
+        ast = _env.parse(text)
+    except TemplateSyntaxError:
+        return set()
+    return {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"}

@@ -1,0 +1,105 @@
+"""JSON Schema validation, compiled once per schema and shared by cfg, input and output checks.
+
+One place decides the validator so that it can be swapped for a faster one without touching
+the executor (see ``bench/``). Errors come back as ``(path, message)`` with the path written
+the way a flow builder user reads it: ``body.items[2].price``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft7Validator, Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from jsonschema.validators import validator_for
+from referencing import Registry, Resource
+from referencing.exceptions import NoSuchResource
+from referencing.jsonschema import DRAFT202012
+
+__all__ = ["SchemaValidator", "check_schema", "compile_schema", "format_path"]
+
+
+def format_path(root: str, path: Iterable[Any]) -> str:
+    out = root
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(root)"
+
+
+class SchemaValidator:
+    """A compiled JSON Schema; ``errors`` lists at most ``limit`` problems, most specific first."""
+
+    __slots__ = ("_validator", "schema")
+
+    def __init__(self, schema: Mapping[str, Any], base_dir: Path | None = None) -> None:
+        self.schema = dict(schema)
+        cls = validator_for(self.schema, default=Draft202012Validator)
+        registry: Registry[Any] = Registry(retrieve=_file_retriever(base_dir))  # type: ignore[call-arg]
+        self._validator = cls(self.schema, registry=registry)
+
+    def is_valid(self, instance: Any) -> bool:
+        return bool(self._validator.is_valid(instance))
+
+    def errors(self, instance: Any, root: str = "", limit: int = 5) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        for err in sorted(self._validator.iter_errors(instance), key=lambda e: -len(e.absolute_path)):
+            best = jsonschema.exceptions.best_match([err]) or err
+            found.append((format_path(root, best.absolute_path), _short(best)))
+            if len(found) >= limit:
+                break
+        return found
+
+
+def _short(err: jsonschema.ValidationError) -> str:
+    if err.validator == "required":
+        return str(err.message).replace(" is a required property", " is required")
+    msg = str(err.message)
+    return msg if len(msg) <= 200 else msg[:197] + "..."
+
+
+def _file_retriever(base_dir: Path | None) -> Any:
+    def retrieve(uri: str) -> Resource[Any]:
+        if base_dir is None:
+            raise NoSuchResource(ref=uri)
+        path = (base_dir / uri.removeprefix("file://")).resolve()
+        try:
+            contents = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise NoSuchResource(ref=uri) from exc
+        return Resource.from_contents(contents, default_specification=_DEFAULT_SPEC)
+
+    return retrieve
+
+
+_DEFAULT_SPEC = DRAFT202012
+
+
+@lru_cache(maxsize=1024)
+def _compile_cached(key: str, base: str | None) -> SchemaValidator:
+    return SchemaValidator(json.loads(key), Path(base) if base else None)
+
+
+def compile_schema(schema: Mapping[str, Any], base_dir: Path | None = None) -> SchemaValidator:
+    """Compile (and cache by content) a schema; equal schemas share one validator."""
+    key = json.dumps(schema, sort_keys=True)
+    return _compile_cached(key, str(base_dir) if base_dir else None)
+
+
+def check_schema(schema: Any) -> str | None:
+    """None when ``schema`` is a valid JSON Schema, else a one-line reason."""
+    if not isinstance(schema, dict | bool):
+        return "a JSON Schema must be an object"
+    if isinstance(schema, bool):
+        return None
+    cls = validator_for(schema, default=Draft7Validator)
+    try:
+        cls.check_schema(schema)
+    except SchemaError as exc:
+        where = format_path("", exc.absolute_path)
+        return f"not a valid JSON Schema at {where}: {exc.message}"
+    return None
