@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from xml.sax.saxutils import escape
 
 import xmltodict
@@ -20,9 +20,9 @@ from starlette.responses import Response
 __all__ = [
     "DATETIME_FIELDS",
     "DATE_FIELDS",
+    "NESTED_ITEMS",
     "Format",
     "InvalidBody",
-    "NESTED_ITEMS",
     "error_body",
     "json_value",
     "list_body",
@@ -52,7 +52,7 @@ def negotiate(request: Request) -> Format:
     """``?format=`` wins, then the Accept header; XML is the default like the real API."""
     fmt = request.query_params.get("format", "").lower()
     if fmt in ("json", "xml", "pdf"):
-        return fmt  # type: ignore[return-value]
+        return cast(Format, fmt)
     accept = request.headers.get("accept", "").lower()
     if "application/json" in accept or "text/json" in accept:
         return "json"
@@ -90,7 +90,7 @@ def _json_record(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _xml_type(key: str, value: Any) -> str | None:
-    if isinstance(value, bool) or isinstance(value, int):
+    if isinstance(value, bool | int):
         return "integer"
     if isinstance(value, float):
         return "float"
@@ -114,9 +114,7 @@ def _xml_element(key: str, value: Any, indent: str) -> str:
 
 
 def _xml_record(name: str, record: Mapping[str, Any], indent: str = "") -> str:
-    inner = "".join(
-        _xml_element(k, v, indent + "  ") for k, v in record.items() if not k.startswith("_")
-    )
+    inner = "".join(_xml_element(k, v, indent + "  ") for k, v in record.items() if not k.startswith("_"))
     return f"{indent}<{name}>\n{inner}{indent}</{name}>\n"
 
 
@@ -132,7 +130,12 @@ def record_body(name: str, record: Mapping[str, Any], fmt: Format) -> tuple[str,
 
 
 def list_body(
-    plural: str, singular: str, records: Iterable[Mapping[str, Any]], page: int, per_page: int, total: int,
+    plural: str,
+    singular: str,
+    records: Iterable[Mapping[str, Any]],
+    page: int,
+    per_page: int,
+    total: int,
     fmt: Format,
 ) -> tuple[str, str]:
     """The list envelope with string counts; one record as an object, none without the item key."""
@@ -151,7 +154,9 @@ def list_body(
 
 def render(body: tuple[str, str], status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     text, media_type = body
-    return Response(text.encode("utf-8"), status_code=status, headers=dict(headers or {}), media_type=media_type)
+    return Response(
+        text.encode("utf-8"), status_code=status, headers=dict(headers or {}), media_type=media_type
+    )
 
 
 def error_body(messages: list[str], fmt: Format) -> tuple[str, str]:

@@ -1,12 +1,75 @@
-"""Commands that live in their own modules; registered here so ``skiff --help`` lists them."""
+"""Commands beyond the core call commands: sandbox, poll, state, generate, demo."""
 
 from __future__ import annotations
 
+import json
+import sys
+from typing import Any
+
 import click
+
+from ..errors import ConfigError
 
 __all__ = ["register"]
 
 
+@click.command()
+@click.argument("name")
+@click.option("--port", default=0, show_default="a free port", type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--seed", default=1, show_default=True, type=int, help="Seed of the generated data.")
+@click.option("--no-rate-limits", is_flag=True, help="Switch the vendor's throttles off.")
+def sandbox(name: str, port: int, host: str, seed: int, no_rate_limits: bool) -> None:
+    """Serve a vendor sandbox (billbee, billomat, billwerk, plenigo) until stopped."""
+    import signal
+    import threading
+
+    from ..sandbox import list_sandboxes, load_sandbox, serve
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise ConfigError(f"--host {host}: sandboxes listen on loopback only")
+    known = list_sandboxes()
+    if name not in known:
+        raise ConfigError(f"unknown sandbox {name!r}; known: {', '.join(known)}")
+    options: dict[str, Any] = {}
+    if no_rate_limits:
+        options["rate_limits"] = False
+    try:
+        app = load_sandbox(name, seed=seed, **options)
+    except TypeError as exc:
+        raise ConfigError(f"sandbox {name}: {exc}") from None
+    server = serve(app, host=host, port=port)
+    click.echo(f"{name} sandbox on {server.base_url}")
+    click.echo(f"  base URL:    {server.base_url}")
+    for key, value in app.default_credentials.items():
+        click.echo(f"  {key + ':':<12} {value}")
+    click.echo(f"  admin:       {server.url}/_sandbox/health  (reset, seed, faults, requests)")
+    cfg = {"baseUrl": server.base_url, **app.default_credentials}
+    click.echo(f"  cfg:         {json.dumps(cfg)}")
+    click.echo("Ctrl-C to stop.")
+    sys.stdout.flush()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+
+
 def register(cli: click.Group) -> None:
-    """Add the optional commands whose modules exist."""
-    return None
+    """Add the commands that live in this module (and the modules they use)."""
+    cli.add_command(sandbox)
+    for name in ("poll", "state", "generate", "demo"):
+        command = _optional(name)
+        if command is not None:
+            cli.add_command(command)
+
+
+def _optional(name: str) -> click.Command | None:
+    import importlib
+
+    try:
+        module = importlib.import_module(f"skiff.cli.cmd_{name}")
+    except ModuleNotFoundError:
+        return None
+    command = getattr(module, name, None)
+    return command if isinstance(command, click.Command) else None

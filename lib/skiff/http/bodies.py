@@ -158,8 +158,13 @@ def _as_message(value: Any) -> str | None:
     return str(value)
 
 
-def vendor_error(body: Any, spec: ErrorSpec | None = None, *, extra_message_paths: list[str] | None = None,
-                 extra_code_paths: list[str] | None = None) -> tuple[str | None, Any]:
+def vendor_error(
+    body: Any,
+    spec: ErrorSpec | None = None,
+    *,
+    extra_message_paths: list[str] | None = None,
+    extra_code_paths: list[str] | None = None,
+) -> tuple[str | None, Any]:
     """The vendor's own ``(message, code)`` from an error body, JSON or XML parsed; ``None`` if absent.
 
     Shapes: Billbee ``{ErrorMessage, ErrorCode}``, Plenigo ``{errorCode, errorMessage}``,

@@ -2,6 +2,8 @@
 
 Built on the ``limits`` library's async moving-window strategy. Memory storage by default
 (one process); ``RateLimiter(storage_uri="redis://...")`` shares the windows among workers.
+A request keeps its place from before it is sent until a window after its response: the
+server counts arrivals, and those happen anywhere in between.
 Several limits apply to one request at once (Billbee: 2/s per endpoint, 10/s per key + user,
 50/s per key); they are taken together or not at all, under one lock per process, so a
 request never holds a slot of one limit while it waits for another.
@@ -10,10 +12,12 @@ request never holds a slot of one limit while it waits for another.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import inspect
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from limits import RateLimitItemPerSecond
@@ -23,7 +27,7 @@ from limits.storage import storage_from_string
 from skiff.errors import RateLimited
 from skiff.specs import RateLimitSpec
 
-__all__ = ["Limit", "RateLimiter", "limits_for", "parse_rate_limit_headers"]
+__all__ = ["Limit", "Permit", "RateLimiter", "limits_for", "parse_rate_limit_headers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,8 @@ class _Window(RateLimitItemPerSecond):
     With memory storage the exact window plus a safety margin is used; other storages need an
     integer expiry (Redis ``EXPIRE``), so the window is rounded up there: stricter, never looser.
     """
+
+    __slots__ = ("window",)  # the limits metaclass makes every item class slotted
 
     def __init__(self, limit: Limit, window: float) -> None:
         super().__init__(limit.requests, max(1, math.ceil(window)), namespace="skiff")
@@ -103,12 +109,47 @@ def parse_rate_limit_headers(headers: Mapping[str, str], *, now: float | None = 
     return None
 
 
-class RateLimiter:
-    """Waits until a request may be sent under all its limits, then takes a slot in each.
+class Permit:
+    """A request's place in its limits, from before it is sent until its response is in.
 
-    ``margin`` widens every window a little: the server timestamps arrivals, not sends, and
-    network jitter must not let N+1 requests land in one of its windows.
-    One RateLimiter may serve many HttpClients (e.g. several steps with one credential).
+    ``release()`` (also ``async with``) records the completion in every window; call it when
+    the response (or the failure) is in.
+    """
+
+    __slots__ = ("_done", "_limiter", "_limits", "waited")
+
+    def __init__(self, limiter: RateLimiter, limits: Sequence[Limit], waited: float) -> None:
+        self._limiter = limiter
+        self._limits = limits
+        self._done = not limits
+        self.waited = waited
+
+    async def release(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        await self._limiter._release(self._limits)
+
+    async def __aenter__(self) -> Permit:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.release()
+
+
+class RateLimiter:
+    """Waits until a request may be sent under all its limits; the server never sees more.
+
+    The server counts *arrivals*, which happen somewhere between our send and the response.
+    So a request holds its place from before it is sent until ``window`` seconds after its
+    response arrived: in flight it is counted in-process, then as an entry in the limits
+    moving window stamped at completion. However slow the network (a TLS handshake on the
+    first request, say), N+1 arrivals can then never fall into one window.
+
+    With shared storage (``redis://``) each send is also recorded in a window of sends, so
+    workers see each other's requests as they go out, not only as they complete.
+    ``margin`` widens every window a little against clock differences. One RateLimiter may
+    serve many HttpClients (e.g. several steps with one credential).
     """
 
     def __init__(
@@ -116,39 +157,49 @@ class RateLimiter:
         storage_uri: str = "memory://",
         *,
         margin: float = 0.05,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         uri = storage_uri if storage_uri.startswith("async+") else f"async+{storage_uri}"
         options: dict[str, str] = {}
         if uri.startswith(("async+redis://", "async+rediss://")):
             options["implementation"] = "redispy"  # redis-py is installed, coredis is not
         self.storage = storage_from_string(uri, **options)
-        self._exact = uri.startswith("async+memory")
+        self._local = uri.startswith("async+memory")
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.margin = margin
-        self._sleep = sleep
         self._holds: dict[str, float] = {}
-        self._lock: asyncio.Lock | None = None
-        self._lock_loop: asyncio.AbstractEventLoop | None = None
+        self._in_flight: dict[tuple[str, ...], int] = {}
+        self._items: dict[Limit, _Window] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = asyncio.Lock()
+        self._changed = asyncio.Event()
 
-    def _get_lock(self) -> asyncio.Lock:
+    def _bind(self) -> None:
+        # asyncio primitives belong to one loop; a limiter reused by a later asyncio.run()
+        # gets fresh ones (nothing can be in flight across loops).
         loop = asyncio.get_running_loop()
-        if self._lock is None or self._lock_loop is not loop:
-            self._lock, self._lock_loop = asyncio.Lock(), loop
-        return self._lock
+        if self._loop is not loop:
+            self._loop = loop
+            self._lock = asyncio.Lock()
+            self._changed = asyncio.Event()
+            self._in_flight.clear()
 
     def _item(self, limit: Limit) -> _Window:
-        if self._exact:
-            return _Window(limit, limit.per_seconds + self.margin)
-        return _Window(limit, float(math.ceil(limit.per_seconds)))
+        item = self._items.get(limit)
+        if item is None:
+            # Shared storages need whole seconds; completion stamps already cover latency.
+            window = limit.per_seconds + self.margin if self._local else float(math.ceil(limit.per_seconds))
+            if len(self._items) >= 4096:
+                self._items.clear()
+            item = self._items[limit] = _Window(limit, window)
+        return item
 
     def hold(self, key: str, until: float) -> None:
         """Send nothing under ``key`` before epoch time ``until`` (X-Rate-Limit-Reset)."""
         if until > self._holds.get(key, 0.0):
             self._holds[key] = until
 
-    async def _try(self, limits: Sequence[Limit], hold_key: str | None) -> float:
-        """0 after taking a slot in every limit, else the seconds to wait before trying again."""
+    async def _try(self, limits: Sequence[Limit], hold_key: str | None) -> float | None:
+        """0 after taking a place in every limit; else seconds to wait (None: until a release)."""
         now = time.time()  # the clock the limits library uses
         if hold_key is not None:
             until = self._holds.get(hold_key)
@@ -156,49 +207,80 @@ class RateLimiter:
                 if until > now:
                     return until - now + self.margin
                 del self._holds[hold_key]
-        delay = 0.0
-        items = [(self._item(limit), limit.key) for limit in limits]
-        for item, key in items:
-            if not await self.strategy.test(item, *key):
-                stats = await self.strategy.get_window_stats(item, *key)
-                delay = max(delay, stats.reset_time - now)
-        if delay > 0:
-            return delay if self._exact else delay + self.margin
-        for item, key in items:
-            if not await self.strategy.hit(item, *key):
-                # Another process won the slot (shared storage): look again shortly.
-                return self.margin or 0.01
+        delay: float | None = 0.0
+        for limit in limits:
+            item = self._item(limit)
+            stats = await self.strategy.get_window_stats(item, "done", *limit.key)
+            recent = limit.requests - stats.remaining
+            flying = self._in_flight.get(limit.key, 0)
+            if recent + flying >= limit.requests:
+                # Only in-flight requests block: wait for one to finish.
+                wait = stats.reset_time - now if recent > 0 else None
+                delay = None if delay is None or wait is None else max(delay, wait)
+            elif not self._local and not await self.strategy.test(item, "sent", *limit.key):
+                sent = await self.strategy.get_window_stats(item, "sent", *limit.key)
+                delay = None if delay is None else max(delay, sent.reset_time - now)
+        if delay is None or delay > 0:
+            return delay
+        if not self._local:
+            for limit in limits:
+                if not await self.strategy.hit(self._item(limit), "sent", *limit.key):
+                    return self.margin or 0.01  # another worker won the place: look again soon
+        for limit in limits:
+            self._in_flight[limit.key] = self._in_flight.get(limit.key, 0) + 1
         return 0.0
+
+    async def _release(self, limits: Sequence[Limit]) -> None:
+        try:
+            async with self._lock:
+                for limit in limits:
+                    await self.strategy.hit(self._item(limit), "done", *limit.key)
+        finally:
+            # Even when cancelled: a request that never leaves the flight count blocks forever.
+            for limit in limits:
+                left = self._in_flight.get(limit.key, 0) - 1
+                if left > 0:
+                    self._in_flight[limit.key] = left
+                else:
+                    self._in_flight.pop(limit.key, None)
+            self._changed.set()
+            self._changed = asyncio.Event()
 
     async def acquire(
         self, limits: Iterable[Limit], *, hold_key: str | None = None, max_wait: float | None = None
-    ) -> float:
-        """Wait for a slot in every limit (and past any hold); returns the seconds waited.
+    ) -> Permit:
+        """Wait for a place in every limit (and past any hold), taken together or not at all.
 
-        Raises RateLimited when the wait would exceed ``max_wait``: better to rebound the
-        message than to block a worker for many minutes.
+        Returns the Permit to release when the response is in (``permit.waited``: seconds
+        waited). Raises RateLimited when the wait would exceed ``max_wait``: better to
+        rebound the message than to block a worker for many minutes.
         """
         limits = list(limits)
         if not limits and (hold_key is None or hold_key not in self._holds):
-            return 0.0
+            return Permit(self, limits, 0.0)
+        self._bind()
+        started = time.monotonic()
         waited = 0.0
-        lock = self._get_lock()
         while True:
-            async with lock:
+            changed = self._changed
+            async with self._lock:
                 delay = await self._try(limits, hold_key)
-            if delay <= 0:
-                return waited
-            # A tiny floor avoids a busy loop on clock granularity.
-            delay = max(delay, 0.001)
-            if max_wait is not None and waited + delay > max_wait:
+            if delay is not None and delay <= 0:
+                return Permit(self, limits, waited)
+            waited = time.monotonic() - started
+            if delay is not None and max_wait is not None and waited + delay > max_wait:
                 raise RateLimited(
                     f"rate limit: the next slot is {delay:.1f} s away, over the {max_wait:g} s wait budget",
                     retry_after=delay,
                 )
-            await self._sleep(delay)
-            waited += delay
+            # Wake at the computed time, or earlier when a request completes.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout=None if delay is None else max(delay, 0.001))
+            waited = time.monotonic() - started
 
     async def reset(self) -> None:
         """Forget every window and hold (tests, sandbox resets)."""
         self._holds.clear()
-        await self.storage.reset()
+        result = self.storage.reset()
+        if inspect.isawaitable(result):
+            await result

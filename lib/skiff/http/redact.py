@@ -12,7 +12,7 @@ from urllib.parse import quote, quote_plus
 
 import httpx
 
-__all__ = ["MASK", "SENSITIVE_PARAMS", "is_sensitive_name", "redact", "redact_url"]
+__all__ = ["MASK", "SENSITIVE_PARAMS", "Redactor", "is_sensitive_name", "redact", "redact_url"]
 
 MASK = "***"
 
@@ -55,29 +55,45 @@ def _variants(secret: str) -> set[str]:
     return {v for v in out if len(v) >= _MIN_SECRET_LENGTH}
 
 
+class Redactor:
+    """Masks a fixed set of secrets; the encodings are computed once, so masking is cheap."""
+
+    __slots__ = ("_variants",)
+
+    def __init__(self, secrets: Iterable[str | None]) -> None:
+        variants: set[str] = set()
+        for secret in secrets:
+            if secret and len(secret) >= _MIN_SECRET_LENGTH:
+                variants |= _variants(secret)
+        # Longest first, so a secret that contains another is masked whole.
+        self._variants = sorted(variants, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for value in self._variants:
+            if value in text:
+                text = text.replace(value, MASK)
+        return text
+
+    def url(self, url: str | httpx.URL) -> str:
+        """A URL fit for a log line: no user info, sensitive query values masked, secrets masked."""
+        try:
+            parsed = httpx.URL(str(url))
+        except (httpx.InvalidURL, TypeError, ValueError):
+            return self(str(url))
+        if parsed.userinfo:
+            parsed = parsed.copy_with(username=None, password=None)
+        if parsed.query:
+            items = [(k, MASK if is_sensitive_name(k) else v) for k, v in parsed.params.multi_items()]
+            parsed = parsed.copy_with(params=items)
+        # httpx percent-encodes the mask; show it as typed.
+        return self(str(parsed).replace("%2A%2A%2A", MASK))
+
+
 def redact(text: str, secrets: Iterable[str | None]) -> str:
     """``text`` with every known secret (and its URL/base64 encodings) replaced by ``***``."""
-    variants: set[str] = set()
-    for secret in secrets:
-        if secret and len(secret) >= _MIN_SECRET_LENGTH:
-            variants |= _variants(secret)
-    # Longest first, so a secret that contains another is masked whole.
-    for value in sorted(variants, key=len, reverse=True):
-        if value in text:
-            text = text.replace(value, MASK)
-    return text
+    return Redactor(secrets)(text)
 
 
 def redact_url(url: str | httpx.URL, secrets: Iterable[str | None] = ()) -> str:
     """A URL fit for a log line: no user info, sensitive query values masked, secrets masked."""
-    try:
-        parsed = httpx.URL(str(url))
-    except (httpx.InvalidURL, TypeError, ValueError):
-        return redact(str(url), secrets)
-    if parsed.userinfo:
-        parsed = parsed.copy_with(username=None, password=None)
-    if parsed.query:
-        items = [(k, MASK if is_sensitive_name(k) else v) for k, v in parsed.params.multi_items()]
-        parsed = parsed.copy_with(params=items)
-    # httpx percent-encodes the mask; show it as typed.
-    return redact(str(parsed).replace("%2A%2A%2A", MASK), secrets)
+    return Redactor(secrets).url(url)

@@ -79,7 +79,7 @@ class RetryPolicy:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
-        self.spec = spec or RetrySpec()
+        self.spec = spec or RetrySpec.model_validate({})
         self.statuses = frozenset(self.spec.statuses)
         self._sleep = sleep
         self._rng = rng
@@ -108,8 +108,8 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(maxBackoff, initialBackoff * 2^(attempt-1))]."""
-        cap = min(self.spec.maxBackoff, self.spec.initialBackoff * (2 ** max(0, attempt - 1)))
-        return cap * self._rng()
+        cap = min(self.spec.maxBackoff, self.spec.initialBackoff * 2.0 ** max(0, attempt - 1))
+        return float(cap * self._rng())
 
     @staticmethod
     def retry_after(response: httpx.Response | None) -> float | None:
@@ -148,7 +148,10 @@ class RetryPolicy:
             after = self.retry_after(response)
             if after is not None:
                 return after  # may exceed the budget: stop() then gives up
-            return min(self.backoff(state.attempt_number), remaining)
+            backoff = self.backoff(state.attempt_number)
+            if backoff > 0 and remaining <= 0:
+                return float("inf")  # the wait budget is spent: stop() gives up
+            return min(backoff, remaining)
 
         def stop(state: RetryCallState) -> bool:
             if state.attempt_number >= self.spec.maxAttempts:

@@ -106,9 +106,16 @@ class SandboxApp:
         return register
 
     def add_route(
-        self, path: str, handler: Handler, methods: Sequence[str] = ("GET",), *, name: str | None = None
+        self,
+        path: str,
+        handler: Handler,
+        methods: Sequence[str] = ("GET",),
+        *,
+        name: str | None = None,
+        prefixed: bool = True,
     ) -> Route:
-        route = Route(self.prefix + path, handler, methods=list(methods), name=name)
+        """Register ``prefix + path`` (``prefixed=False``: ``path`` as is, e.g. a file download URL)."""
+        route = Route((self.prefix if prefixed else "") + path, handler, methods=list(methods), name=name)
         if self.case_insensitive:
             # IIS-style servers match paths case-insensitively (Billbee, Billwerk).
             route.path_regex = re.compile(route.path_regex.pattern, re.IGNORECASE)
@@ -128,6 +135,11 @@ class SandboxApp:
         """Track a limiter so ``reset`` clears it and ``rate_limits`` can switch it."""
         self.limiters.append(window)
         return window
+
+    def set_populate(self, populate: Callable[[SandboxApp], None]) -> None:
+        """Set the seeding function after construction (when it needs the app) and seed now."""
+        self._populate = populate
+        self.reset()
 
     def on_reset(self, fn: Callable[[], None]) -> Callable[[], None]:
         """Register extra state to clear on reset (runs after ``populate``)."""
@@ -270,7 +282,10 @@ class SandboxApp:
             known = ", ".join(sorted(self.seeders)) or "none"
             return self._bad(f"unknown resource {resource!r}; seedable: {known}", 404)
         records = self.seed_resource(resource, count)
-        ids = [r.get("id", r.get("Id", r.get("ID"))) for r in records]
+        # The id field of the table named like the resource, else a common spelling.
+        table = self.store.tables.get(resource)
+        fields = [table.id_field] if table is not None else ["id", "Id", "ID"]
+        ids = [next((r[f] for f in fields if f in r), None) for r in records]
         return JSONResponse({"resource": resource, "count": len(records), "ids": ids})
 
     async def _faults(self, request: Request) -> Response:

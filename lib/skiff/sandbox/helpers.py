@@ -92,9 +92,16 @@ def header_matches(request: Request, name: str, expected: str) -> bool:
 
 
 def query_list(request: Request, name: str) -> list[str]:
-    """Repeated values of ``name`` and ``name[]`` (PHP/.NET clients send either form)."""
-    params = request.query_params
-    return [*params.getlist(name), *params.getlist(f"{name}[]")]
+    """Values of ``name``, ``name[]`` and ``name[0]``, ``name[1]``... (clients send all three forms)."""
+    values: list[str] = []
+    lowered = name.lower()
+    for key, value in request.query_params.multi_items():
+        base, bracket, rest = key.partition("[")
+        if base.lower() != lowered:
+            continue
+        if not bracket or rest == "]" or (rest.endswith("]") and rest[:-1].isdigit()):
+            values.append(value)
+    return values
 
 
 _TRUE = {"true", "1", "yes", "on"}

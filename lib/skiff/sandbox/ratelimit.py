@@ -17,6 +17,7 @@ class SlidingWindow:
     ``hit(key)`` records a request and returns ``None`` when it is allowed, or the seconds until
     one would be (for ``Retry-After``). Refused requests are not counted, like real APIs that
     reject before doing work. Uses a monotonic clock: the sandbox clock may jump, rates must not.
+    ``now`` (seconds, monotonic) may be replaced by tests that must not depend on real timing.
     """
 
     def __init__(
@@ -27,14 +28,14 @@ class SlidingWindow:
         self.requests = requests
         self.per_seconds = per_seconds
         self.enabled = True
-        self._now = now
+        self.now = now
         self._hits: dict[Hashable, deque[float]] = {}
         self._lock = threading.Lock()
 
     def hit(self, key: Hashable = "") -> float | None:
         if not self.enabled:
             return None
-        now = self._now()
+        now = self.now()
         with self._lock:
             hits = self._hits.get(key)
             if hits is None:
@@ -48,7 +49,7 @@ class SlidingWindow:
             return None
 
     def remaining(self, key: Hashable = "") -> int:
-        now = self._now()
+        now = self.now()
         with self._lock:
             hits = self._hits.get(key, deque())
             return max(self.requests - sum(1 for t in hits if t > now - self.per_seconds), 0)

@@ -1,0 +1,1 @@
+"""The Billbee sandbox (see app.py)."""

@@ -1,0 +1,1 @@
+"""The Billwerk sandbox: OAuth2 client credentials, bare-array lists with skip/take/from, orders."""

@@ -1,0 +1,519 @@
+"""``HttpClient``: the one way a handler talks to an API.
+
+One client per credential set, wrapping one ``httpx.AsyncClient`` (connections are reused).
+Each request: wait for the rate limits, send with auth, retry what may be retried, parse the
+body (JSON, XML, binary), unwrap the envelope, and turn a failure into one clear SkiffError
+that never contains a secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import weakref
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx
+
+from skiff.errors import ApiError, AuthError, ConfigError, RateLimited, SkiffError, TransientError
+from skiff.message import Attachment
+from skiff.specs import HttpSpec, PaginationSpec
+
+from .auth import OAuth2ClientCredentialsAuth, auth_secrets, build_auth
+from .bodies import BodyKind, body_kind, get_path, parse_body, vendor_error
+from .pagination import Page, paginate
+from .ratelimit import Limit, RateLimiter, limits_for, parse_rate_limit_headers
+from .redact import Redactor, redact_url
+from .retry import CONNECT_ERRORS, RetryEvent, RetryPolicy, parse_retry_after
+from .urls import check_url, endpoint_template, join_url
+
+__all__ = ["HttpClient", "HttpStats", "Response", "ResponseType", "TransientApiError"]
+
+ResponseType = Literal["auto", "json", "xml", "binary"]
+
+_ACCEPT = {
+    "json": "application/json",
+    "xml": "application/xml",
+    "binary": "*/*",
+}
+
+
+# Clients alive now: their secrets are masked in httpx's own log lines too.
+_LIVE_CLIENTS: weakref.WeakSet[HttpClient] = weakref.WeakSet()
+
+
+class _HttpxLogRedactor(logging.Filter):
+    """httpx logs every request URL at INFO ("HTTP Request: GET https://...?api_key=..."):
+    mask query secrets there too, so turning on verbose logging never leaks a credential."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            redactor = Redactor(s for client in list(_LIVE_CLIENTS) for s in client.secrets)
+            record.args = tuple(
+                redactor.url(a) if isinstance(a, httpx.URL) else redactor(a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True
+
+
+def _install_httpx_redactor() -> None:
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _HttpxLogRedactor) for f in httpx_logger.filters):
+        httpx_logger.addFilter(_HttpxLogRedactor())
+
+
+_install_httpx_redactor()
+
+
+class TransientApiError(TransientError, ApiError):
+    """A retryable status (5xx, 408) that outlived the retry budget.
+
+    Both a TransientError (a rebound may help) and an ApiError (it carries status, code,
+    method and url); its kind is TransientError.
+    """
+
+
+@dataclass(slots=True)
+class HttpStats:
+    """What the demo prints: requests sent (token requests included), retries, 429s, throttling."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled_waits: float = 0.0  # seconds waited for the rate limiter
+    status_429: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Response:
+    """A finished response: ``data`` is the parsed, envelope-unwrapped body (None for binary).
+
+    ``raw`` is the parsed body before unwrapping (pagination reads its paging fields there).
+    ``url`` has secrets masked (an API key in the query string), as handlers may log it.
+    """
+
+    status: int
+    headers: httpx.Headers
+    data: Any
+    content: bytes
+    content_type: str
+    url: str
+    raw: Any = None
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def attachment(self) -> Attachment:
+        """The body as a message attachment (a PDF, an image, any binary download)."""
+        ctype = self.content_type.split(";", 1)[0].strip() or "application/octet-stream"
+        return Attachment(content_type=ctype, size=len(self.content), content=self.content)
+
+
+@dataclass(slots=True)
+class _Call:
+    """One logical request, as errors and the log describe it (computed only when needed)."""
+
+    method: str
+    path: str
+    url: httpx.URL
+    idempotent: bool
+    response_type: ResponseType
+    redactor: Redactor | None = None
+
+    @property
+    def where(self) -> str:
+        """``GET /orders``: the start of every error message (no query string, no secret)."""
+        shown = self.path.split("?", 1)[0] if "://" not in self.path else self.url.path
+        text = f"{self.method} {shown or '/'}"
+        return self.redactor(text) if self.redactor else text
+
+    @property
+    def shown_url(self) -> str:
+        """The URL with secrets masked (ApiError.url)."""
+        return self.redactor.url(self.url) if self.redactor else redact_url(self.url)
+
+
+class HttpClient:
+    """HTTP for one credential set: auth, rate limits, retries, bodies, errors, pagination.
+
+    ``spec`` is rendered (no templates left). ``credential_key`` identifies the credential set
+    for rate limits shared through ``limiter``; ``credentials`` (optional) are the named parts
+    that RateLimitSpec.key refers to. ``secrets`` are extra strings to keep out of logs/errors.
+    """
+
+    def __init__(
+        self,
+        spec: HttpSpec,
+        *,
+        credential_key: str = "",
+        limiter: RateLimiter | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        logger: logging.Logger | None = None,
+        secrets: Iterable[str] = (),
+        credentials: Mapping[str, str] | None = None,
+    ) -> None:
+        if isinstance(spec.auth, str) or isinstance(spec.rateLimits, str):
+            raise ConfigError(
+                "http.auth and http.rateLimits must be rendered to lists before the client is built"
+            )
+        self.spec = spec
+        self._rate_limits = list(spec.rateLimits)
+        self.base_url = check_url(spec.baseUrl, what="http.baseUrl")
+        self.credential_key = credential_key
+        self.credentials = dict(credentials) if credentials is not None else None
+        self.limiter = limiter if limiter is not None else RateLimiter()
+        self.logger = logger or logging.getLogger("skiff.http")
+        self.stats = HttpStats()
+        self.retry = RetryPolicy(spec.retry)
+        self._auth = build_auth(spec.auth)
+        self._secrets = [*auth_secrets(spec.auth), *(s for s in secrets if s)]
+        self._redactor = Redactor(self._secrets)
+        self._redactor_token: str | None = None
+        # Per-endpoint limits, computed once (hashing keys on every request adds up).
+        self._limits_cache: dict[str, list[Limit]] = {}
+        digest = hashlib.sha256(credential_key.encode()).hexdigest()[:20]
+        # X-Rate-Limit headers describe the account at this host: hold per host + credential.
+        self._hold_key = f"{self.base_url.host}:{self.base_url.port or ''}:{digest}"
+        _LIVE_CLIENTS.add(self)
+        self._client = httpx.AsyncClient(
+            auth=self._auth,
+            headers=spec.headers,
+            timeout=httpx.Timeout(spec.timeout, connect=spec.connectTimeout),
+            transport=transport,
+            follow_redirects=False,  # a redirect to another host would carry API key headers along
+            event_hooks={"request": [self._on_request], "response": [self._on_response]},
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> HttpClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------------ redaction and logging
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret this client knows, the current OAuth2 token included."""
+        out = list(self._secrets)
+        if isinstance(self._auth, OAuth2ClientCredentialsAuth) and self._auth.current_token:
+            out.append(self._auth.current_token)
+        return out
+
+    @property
+    def redactor(self) -> Redactor:
+        """Masks this client's secrets; rebuilt when the OAuth2 token changes."""
+        if isinstance(self._auth, OAuth2ClientCredentialsAuth):
+            token = self._auth.current_token
+            if token != self._redactor_token:
+                self._redactor = Redactor([*self._secrets, token])
+                self._redactor_token = token
+        return self._redactor
+
+    def redact(self, text: str) -> str:
+        return self.redactor(text)
+
+    def _limits(self, method: str, path: str, endpoint: str | None) -> list[Limit]:
+        if not self._rate_limits:
+            return []
+        endpoint = endpoint or endpoint_template(method, path)
+        limits = self._limits_cache.get(endpoint)
+        if limits is None:
+            if len(self._limits_cache) >= 1024:  # ids the template did not recognise
+                self._limits_cache.clear()
+            limits = self._limits_cache[endpoint] = limits_for(
+                self._rate_limits,
+                credential_key=self.credential_key,
+                endpoint=endpoint,
+                credentials=self.credentials,
+            )
+        return limits
+
+    async def _on_request(self, request: httpx.Request) -> None:
+        self.stats.requests += 1
+        request.extensions["skiff_t0"] = time.perf_counter()
+
+    async def _on_response(self, response: httpx.Response) -> None:
+        if response.status_code == 429:
+            self.stats.status_429 += 1
+        if self.logger.isEnabledFor(logging.DEBUG):
+            request = response.request
+            t0 = request.extensions.get("skiff_t0")
+            ms = (time.perf_counter() - t0) * 1000 if isinstance(t0, float) else 0.0
+            # Method, URL (secrets masked) and status only: never headers, bodies or tokens.
+            self.logger.debug(
+                "%s %s -> %d (%.0f ms)",
+                request.method,
+                self.redactor.url(request.url),
+                response.status_code,
+                ms,
+            )
+
+    def _on_retry(self, call: _Call, event: RetryEvent) -> None:
+        self.stats.retries += 1
+        self.logger.debug(
+            "%s: %s, retrying in %.2f s (attempt %d of %d)",
+            call.where,
+            event.reason,
+            event.wait,
+            event.attempt + 1,
+            self.spec.retry.maxAttempts,
+        )
+
+    # ------------------------------------------------------------------ requests
+
+    def _headers(self, response_type: ResponseType, headers: Mapping[str, str] | None) -> dict[str, str]:
+        kind = response_type if response_type != "auto" else self.spec.accept
+        out = {"Accept": _ACCEPT[kind]}
+        # Component headers (set on the httpx client) may override Accept; the caller's always win.
+        if any(k.lower() == "accept" for k in self.spec.headers):
+            out = {}
+        out.update(headers or {})
+        return out
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        endpoint: str | None = None,
+        response_type: ResponseType | str = "auto",
+    ) -> Response:
+        """Send one request (with retries) and return the parsed response, or raise a SkiffError."""
+        method = method.upper()
+        if response_type not in ("auto", "json", "xml", "binary"):
+            raise ConfigError(f"response type {response_type!r} is not one of auto, json, xml, binary")
+        rtype: ResponseType = response_type
+        url = join_url(self.base_url, path)
+        safe = RetryPolicy.is_idempotent(method, idempotent)
+        call = _Call(method, path, url, safe, rtype)
+        call.redactor = self.redactor
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        send_headers = self._headers(rtype, headers)
+        limits = self._limits(method, path, endpoint)
+        hold_key = self._hold_key if self.spec.followRateLimitHeaders else None
+
+        async def attempt() -> httpx.Response:
+            permit = await self.limiter.acquire(limits, hold_key=hold_key, max_wait=self.spec.retry.maxWait)
+            self.stats.throttled_waits += permit.waited
+            request = self._client.build_request(
+                method,
+                url,
+                params=query or None,
+                json=json,
+                data=data,
+                content=content,
+                headers=send_headers,
+            )
+            try:
+                response = await self._client.send(request)
+            finally:
+                await permit.release()
+            if hold_key is not None:
+                until = parse_rate_limit_headers(response.headers)
+                if until is not None:
+                    self.limiter.hold(hold_key, until)
+            return response
+
+        try:
+            response = await self.retry.run(
+                attempt,
+                method=method,
+                idempotent=idempotent,
+                on_retry=lambda event: self._on_retry(call, event),
+            )
+        except SkiffError:
+            raise
+        except httpx.HTTPError as exc:
+            raise self._transport_error(call, exc) from None
+        return self._finish(call, response)
+
+    def _transport_error(self, call: _Call, exc: httpx.HTTPError) -> SkiffError:
+        detail = self.redact(" ".join(str(exc).split()))[:200]
+        if isinstance(exc, CONNECT_ERRORS):
+            text = f"{call.where}: cannot connect to {call.url.host}"
+        elif isinstance(exc, httpx.ReadTimeout):
+            text = f"{call.where}: no response within {self.spec.timeout:g} s"
+            if not call.idempotent:
+                text += "; not retried because the server may have processed it"
+            detail = ""
+        elif isinstance(exc, httpx.TransportError):
+            text = f"{call.where}: {type(exc).__name__}"
+            if not call.idempotent:
+                text += " (not retried because the server may have processed it)"
+        else:
+            return ConfigError(f"{call.where}: {type(exc).__name__}: {detail}")
+        return TransientError(f"{text}: {detail}" if detail else text)
+
+    # ------------------------------------------------------------------ responses
+
+    def _expected(self, call: _Call) -> str:
+        kind = call.response_type if call.response_type != "auto" else self.spec.accept
+        return "XML" if kind == "xml" else "JSON"
+
+    def _finish(self, call: _Call, response: httpx.Response) -> Response:
+        status = response.status_code
+        ctype = response.headers.get("content-type", "")
+        content = response.content
+        if status >= 300:
+            raise self._status_error(call, response)
+        raw = self._parse(call, status, ctype, content)
+        data = raw
+        envelope = self.spec.envelope
+        if envelope is not None and isinstance(raw, dict):
+            if envelope.errorCodePath:
+                code = get_path(raw, envelope.errorCodePath)
+                if code not in envelope.okCodes:
+                    message = get_path(raw, envelope.errorMessagePath) if envelope.errorMessagePath else None
+                    text = f"{call.where}: {message or 'the API reported an error'} (code {code})"
+                    raise ApiError(
+                        self.redact(text[:500]),
+                        status=status,
+                        code=code,
+                        method=call.method,
+                        url=call.shown_url,
+                    )
+            if envelope.dataPath:
+                data = get_path(raw, envelope.dataPath)
+        return Response(
+            status=status,
+            headers=response.headers,
+            data=data,
+            content=content,
+            content_type=ctype,
+            url=self.redactor.url(response.url) if response.url.query else str(response.url),
+            raw=raw,
+        )
+
+    def _parse(self, call: _Call, status: int, ctype: str, content: bytes) -> Any:
+        if call.response_type == "binary":
+            return None
+        detected = body_kind(ctype, content)
+        kind: BodyKind
+        if detected in ("empty", "html"):
+            kind = detected
+        elif call.response_type in ("json", "xml"):
+            kind = call.response_type
+        else:
+            kind = detected
+        if kind == "html":
+            raise ApiError(
+                f"{call.where} answered HTML (status {status}), not {self._expected(call)}",
+                status=status,
+                method=call.method,
+                url=call.shown_url,
+            )
+        try:
+            return parse_body(content, kind)
+        except ValueError:
+            raise ApiError(
+                f"{call.where}: the response (status {status}) is not valid {kind.upper()}",
+                status=status,
+                method=call.method,
+                url=call.shown_url,
+            ) from None
+
+    def _status_error(self, call: _Call, response: httpx.Response) -> SkiffError:
+        status = response.status_code
+        ctype = response.headers.get("content-type", "")
+        content = response.content
+        kind = body_kind(ctype, content)
+        reason = response.reason_phrase or httpx.codes.get_reason_phrase(status)
+        head = f"{call.where}: {status} {reason}".rstrip()
+        message: str | None = None
+        code: Any = None
+        if kind == "html":
+            head = f"{call.where} answered HTML (status {status}), not {self._expected(call)}"
+        else:
+            body: Any = None
+            try:
+                body = parse_body(content, kind) if kind in ("json", "xml", "text") else None
+            except ValueError:
+                body = content.decode("utf-8", errors="replace")
+            envelope = self.spec.envelope
+            message_paths = [envelope.errorMessagePath] if envelope and envelope.errorMessagePath else None
+            code_paths = [envelope.errorCodePath] if envelope and envelope.errorCodePath else None
+            message, code = vendor_error(
+                body, self.spec.errors, extra_message_paths=message_paths, extra_code_paths=code_paths
+            )
+        text = head
+        if message:
+            text += f": {message[:300]}"
+        if code is not None:
+            text += f" (code {code})"
+        text = self.redact(text)
+        if status in (401, 403):
+            return AuthError(text, status=status)
+        if status == 429:
+            return RateLimited(text, retry_after=parse_retry_after(response.headers.get("Retry-After")))
+        if 300 <= status < 400:
+            text += " (redirects are not followed)"
+        if status in self.retry.statuses or status >= 500:
+            return TransientApiError(text, status=status, code=code, method=call.method, url=call.shown_url)
+        return ApiError(text, status=status, code=code, method=call.method, url=call.shown_url)
+
+    # ------------------------------------------------------------------ shortcuts
+
+    async def get(self, path: str, **kw: Any) -> Any:
+        return (await self.request("GET", path, **kw)).data
+
+    async def post(self, path: str, **kw: Any) -> Any:
+        return (await self.request("POST", path, **kw)).data
+
+    async def put(self, path: str, **kw: Any) -> Any:
+        return (await self.request("PUT", path, **kw)).data
+
+    async def patch(self, path: str, **kw: Any) -> Any:
+        return (await self.request("PATCH", path, **kw)).data
+
+    async def delete(self, path: str, **kw: Any) -> Any:
+        return (await self.request("DELETE", path, **kw)).data
+
+    # ------------------------------------------------------------------ pagination
+
+    def pages(
+        self,
+        method: str,
+        path: str,
+        pagination: PaginationSpec,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        endpoint: str | None = None,
+        start: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[Page]:
+        """The pages of a list endpoint as they arrive (see skiff.http.pagination)."""
+        method = method.upper()
+        endpoint = endpoint or endpoint_template(method, path)
+
+        async def fetch(query: dict[str, Any]) -> Response:
+            return await self.request(
+                method, path, params=query, json=json, headers=headers, endpoint=endpoint
+            )
+
+        where = _Call(method, path, join_url(self.base_url, path), True, "auto", self.redactor).where
+        return paginate(fetch, pagination, params=params, start=start, where=where, logger=self.logger)

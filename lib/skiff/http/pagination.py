@@ -1,0 +1,213 @@
+"""The four paging styles of skiff.specs, streamed page by page as an async iterator.
+
+page + size (Billbee, Billomat), skip + take (Billwerk), an inclusive ``from`` id (Billwerk)
+and an opaque cursor from the body (Plenigo). Every style stops on an empty page, guards
+against a server that keeps answering the same page or cursor (ApiError "pagination loop"),
+and stops after ``maxPages`` with a warning. Pages are fetched one at a time and never
+collected, so memory does not grow with the number of records.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from skiff.errors import ApiError
+from skiff.specs import (
+    CursorPagination,
+    FromIdPagination,
+    OffsetPagination,
+    PagePagination,
+    PaginationSpec,
+)
+
+from .bodies import get_path, to_records
+
+if TYPE_CHECKING:
+    from .client import Response
+
+__all__ = ["Fetch", "Page", "paginate"]
+
+Fetch = Callable[[dict[str, Any]], Awaitable["Response"]]
+"""Sends one page request with the given query parameters."""
+
+_log = logging.getLogger("skiff.http")
+
+
+@dataclass(slots=True)
+class Page:
+    """One page: its records (always a list), the raw parsed body and its 1-based number.
+
+    ``cursor`` is what to pass as ``start=`` to resume *after* this page (``{"page": 3}``,
+    ``{"offset": 200}``, ``{"fromId": "..."}``, ``{"cursor": "..."}``); None on the last page.
+    """
+
+    records: list[Any]
+    raw: Any
+    number: int
+    cursor: dict[str, Any] | None
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _int_at(raw: Any, path: str | None) -> int | None:
+    return _as_int(get_path(raw, path)) if path else None
+
+
+def _key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+class _Guard:
+    """Remembers pages or cursors; the same one twice means the server is going round in circles."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.seen: set[str] = set()
+
+    def page(self, records: list[Any], number: int) -> None:
+        if not records:
+            return
+        # First and last record identify a page cheaply (no per-record work).
+        self.check(_key([len(records), records[0], records[-1]]), f"page {number} repeats an earlier page")
+
+    def check(self, key: str, what: str) -> None:
+        if key in self.seen:
+            raise ApiError(f"{self.where}: pagination loop: {what}")
+        self.seen.add(key)
+
+
+def _records(response: Response, spec: PaginationSpec) -> list[Any]:
+    if spec.recordsPath:
+        return to_records(get_path(response.raw, spec.recordsPath))
+    return to_records(response.data)
+
+
+async def paginate(
+    fetch: Fetch,
+    spec: PaginationSpec,
+    *,
+    params: Mapping[str, Any] | None = None,
+    start: Mapping[str, Any] | None = None,
+    where: str = "",
+    logger: logging.Logger | None = None,
+) -> AsyncIterator[Page]:
+    """Yield the non-empty pages of a list endpoint, one request per page."""
+    log = logger or _log
+    base = {k: v for k, v in (params or {}).items() if v is not None}
+    start = dict(start or {})
+    guard = _Guard(where)
+    number = 0
+
+    async def get(extra: dict[str, Any]) -> tuple[Response, list[Any]]:
+        response = await fetch({**base, **extra})
+        return response, _records(response, spec)
+
+    def stop_early(last: bool) -> bool:
+        if not last and number >= spec.maxPages:
+            log.warning("%s: stopped after %d pages (maxPages)", where, number)
+            return True
+        return False
+
+    if isinstance(spec, PagePagination):
+        page = _as_int(start.get("page")) or spec.start
+        while True:
+            response, records = await get({spec.pageParam: page, spec.sizeParam: spec.size})
+            number += 1
+            guard.page(records, number)
+            fetched = page - spec.start + 1  # pages fetched so far, counting from the first
+            total_pages = _int_at(response.raw, spec.totalPagesPath)
+            total = _int_at(response.raw, spec.totalPath)
+            if total_pages is not None:
+                last = fetched >= total_pages
+            elif total is not None:
+                last = fetched * spec.size >= total
+            else:
+                last = len(records) < spec.size
+            last = last or not records
+            if records:
+                yield Page(records, response.raw, number, None if last else {"page": page + 1})
+            if last or stop_early(last):
+                return
+            page += 1
+
+    elif isinstance(spec, OffsetPagination):
+        offset = _as_int(start.get("offset")) or 0
+        while True:
+            response, records = await get({spec.offsetParam: offset, spec.limitParam: spec.size})
+            number += 1
+            guard.page(records, number)
+            last = len(records) < spec.size
+            next_offset = offset + len(records)
+            if not last and spec.maxOffset is not None and next_offset > spec.maxOffset:
+                log.warning(
+                    "%s: stopped at offset %d: the API allows at most %d", where, next_offset, spec.maxOffset
+                )
+                last = True
+            if records:
+                yield Page(records, response.raw, number, None if last else {"offset": next_offset})
+            if last or stop_early(last):
+                return
+            offset = next_offset
+
+    elif isinstance(spec, FromIdPagination):
+        cursor: Any = start.get("fromId")
+        if cursor is not None:
+            guard.check(_key(cursor), "")
+        while True:
+            extra: dict[str, Any] = {spec.sizeParam: spec.size}
+            if cursor is not None:
+                extra[spec.param] = cursor
+            response, records = await get(extra)
+            number += 1
+            received = len(records)
+            # ``from`` is inclusive: the record we resumed from comes again first.
+            if cursor is not None and records and str(get_path(records[0], spec.idField)) == str(cursor):
+                records = records[1:]
+            following = get_path(records[-1], spec.idField) if records else None
+            last = received < spec.size or following is None
+            if not last:
+                guard.check(_key(following), f"the id {following!r} came back twice")
+            if records:
+                yield Page(records, response.raw, number, None if last else {"fromId": following})
+            if last or stop_early(last):
+                return
+            cursor = following
+
+    elif isinstance(spec, CursorPagination):
+        cursor = start.get("cursor")
+        if cursor is not None:
+            guard.check(_key(cursor), "")
+        while True:
+            extra = {}
+            if spec.sizeParam:
+                extra[spec.sizeParam] = spec.size
+            if cursor is not None:
+                extra[spec.param] = cursor
+            response, records = await get(extra)
+            number += 1
+            following = get_path(response.raw, spec.cursorPath)
+            last = (
+                following is None
+                or following == ""
+                or not records
+                or (spec.sizeParam is not None and len(records) < spec.size)
+            )
+            if not last:
+                guard.check(_key(following), f"the cursor {following!r} came back twice")
+            if records:
+                yield Page(records, response.raw, number, None if last else {"cursor": following})
+            if last or stop_early(last):
+                return
+            cursor = following
+
+    else:  # pragma: no cover  (the union is closed)
+        raise TypeError(f"unknown pagination {spec!r}")
