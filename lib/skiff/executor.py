@@ -22,7 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from .component import Component, Function
 from .component.models import FieldModel
 from .errors import ApiError, AuthError, ComponentError, ConfigError, InputError, SkiffError
-from .http import HttpClient, Response
+from .http import HttpClient, RateLimiter, Response
 from .http.bodies import get_path, to_records
 from .http.redact import is_sensitive_name, redact
 from .message import Message
@@ -372,7 +372,8 @@ class Executor:
         transport: Any = None,
     ) -> None:
         self.validate_output = validate_output
-        self.limiter = limiter
+        # One limiter for every client of this executor: limits keyed by API key span users.
+        self.limiter = limiter if limiter is not None else RateLimiter()
         self.log = logger or log
         self._transport = transport
         self._clients: dict[str, HttpClient] = {}
@@ -414,7 +415,7 @@ class Executor:
         client = HttpClient(
             spec,
             credential_key=key,
-            key_parts=_key_parts(cfg),
+            credentials=_key_parts(cfg),
             limiter=self.limiter,
             transport=self._transport,
             secrets=secrets_of(component, cfg),

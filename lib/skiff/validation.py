@@ -65,12 +65,12 @@ def _short(err: jsonschema.ValidationError) -> str:
 def _file_retriever(base_dir: Path | None) -> Any:
     def retrieve(uri: str) -> Resource[Any]:
         if base_dir is None:
-            raise NoSuchResource(ref=uri)
+            raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
         path = (base_dir / uri.removeprefix("file://")).resolve()
         try:
             contents = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise NoSuchResource(ref=uri) from exc
+            raise NoSuchResource(ref=uri) from exc  # type: ignore[call-arg]
         return Resource.from_contents(contents, default_specification=_DEFAULT_SPEC)
 
     return retrieve

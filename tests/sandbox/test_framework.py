@@ -9,6 +9,7 @@ import httpx
 import pytest
 from skiff.sandbox import (
     Clock,
+    Record,
     SandboxApp,
     SandboxServer,
     SlidingWindow,
@@ -204,3 +205,42 @@ def test_load_sandbox_by_path(tmp_path: Path) -> None:
     with serve(app) as running:
         assert httpx.get(running.url + "/_sandbox/health").json()["name"] == "acme"
         assert httpx.get(running.url + "/v1/unknown").status_code == 404
+
+
+def test_query_list_forms_and_unprefixed_routes() -> None:
+    from skiff.sandbox import query_list
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+
+    app = SandboxApp("forms", prefix="/v1", case_insensitive=True)
+
+    async def echo(request: Request) -> Response:
+        return JSONResponse(query_list(request, "state"))
+
+    async def files(request: Request) -> Response:
+        return Response(b"file", media_type="text/plain")
+
+    app.add_route("/Echo", echo)
+    app.add_route("/files/x", files, prefixed=False)
+    populated: list[int] = []
+    app.set_populate(lambda a: populated.append(a.seed))
+    assert populated == [1]
+    with serve(app) as running, httpx.Client(base_url=running.url) as c:
+        query = "state=1&State=2&state[]=3&state[0]=4&state[x]=5&states=6"
+        assert c.get(f"/v1/echo?{query}").json() == ["1", "2", "3", "4"]
+        assert c.get("/files/x").text == "file"
+        c.post("/_sandbox/reset")
+    assert populated == [1, 1]
+
+
+def test_seed_reports_ids_of_the_resource_table() -> None:
+    app = SandboxApp("ids")
+    table = app.store.table("orders", id_field="OrderKey", start_id=500)
+
+    @app.seeder("orders")
+    def seed(count: int) -> list[Record]:
+        return [table.insert({"Id": "external"}) for _ in range(count)]
+
+    with serve(app) as running:
+        body = httpx.post(running.url + "/_sandbox/seed", json={"resource": "orders", "count": 2}).json()
+    assert body["ids"] == [500, 501]

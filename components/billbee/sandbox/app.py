@@ -55,9 +55,11 @@ from .data import (
     CUSTOMER_KEYS,
     ERROR_CODES,
     OPEN_STATES,
+    ORDER_ADDRESS_KEYS,
     ORDER_KEYS,
     ORDER_PATCHABLE_FIELDS,
     ORDER_STATES,
+    ORDER_USER_KEYS,
     PAYMENT_TYPES,
     PRODUCT_KEYS,
     PRODUCT_PATCHABLE_FIELDS,
@@ -1021,6 +1023,8 @@ class BillbeeSandbox:
             order.update({k: v for k, v in body.items() if k in order})
             platform = self.data.shop_platform.get(shop["Id"], "BillbeeApi")
             channel = {"Platform": platform, "BillbeeShopName": shop["Name"], "BillbeeShopId": shop["Id"]}
+            seller = {k: (body.get("Seller") or {}).get(k) for k in ORDER_USER_KEYS}
+            buyer = {k: (body.get("Buyer") or {}).get(k) for k in ORDER_USER_KEYS}
             now = ts(self.now())
             order.update(
                 {
@@ -1028,10 +1032,14 @@ class BillbeeSandbox:
                     "State": state,
                     "CreatedAt": ts(created),
                     "Comments": body.get("Comments") or [],
-                    "OrderItems": body.get("OrderItems") or [],
+                    "OrderItems": [self.data.order_item(i) for i in body.get("OrderItems") or []],
+                    "InvoiceAddress": self.data.order_address(body.get("InvoiceAddress")),
+                    "ShippingAddress": self.data.order_address(
+                        body.get("ShippingAddress") or body.get("InvoiceAddress")
+                    ),
                     "Tags": list(dict.fromkeys(body.get("Tags") or [])),
-                    "Seller": {**channel, **(body.get("Seller") or {})},
-                    "Buyer": {**(body.get("Buyer") or {}), **channel},
+                    "Seller": {**seller, **channel},
+                    "Buyer": {**buyer, **channel},
                     "Payments": body.get("Payments") or [],
                     "ShippingIds": [],
                     "History": [],
@@ -1089,7 +1097,8 @@ class BillbeeSandbox:
                 changes[canonical] = value
             for key in ("InvoiceAddress", "ShippingAddress"):
                 if isinstance(changes.get(key), dict):
-                    changes[key] = {**(order[key] or {}), **changes[key]}
+                    merged = {**(order[key] or {}), **changes[key]}
+                    changes[key] = {k: merged.get(k) for k in ORDER_ADDRESS_KEYS}
             order.update(changes)
             if changes:
                 self.touch_order(order)

@@ -20,13 +20,17 @@ __all__ = [
     "CUSTOMER_KEYS",
     "ERROR_CODES",
     "EVENT_TYPES",
+    "ORDER_ADDRESS_KEYS",
+    "ORDER_ITEM_KEYS",
     "ORDER_KEYS",
     "ORDER_PATCHABLE_FIELDS",
     "ORDER_STATES",
+    "ORDER_USER_KEYS",
     "PAYMENT_TYPES",
     "PRODUCT_KEYS",
     "PRODUCT_PATCHABLE_FIELDS",
     "SHIPPING_CARRIERS",
+    "SOLD_PRODUCT_KEYS",
     "WEBHOOK_FILTERS",
     "BillbeeData",
     "fake_pdf",
@@ -532,6 +536,68 @@ ADDRESS_KEYS = (
     "AddressAddition",
     "ArchivedAt",
     "RestoredAt",
+)
+ORDER_ITEM_KEYS = (
+    "BillbeeId",
+    "TransactionId",
+    "Product",
+    "Quantity",
+    "TotalPrice",
+    "TaxAmount",
+    "TaxIndex",
+    "Discount",
+    "Attributes",
+    "GetPriceFromArticleIfAny",
+    "IsCoupon",
+    "ShippingProfileId",
+    "DontAdjustStock",
+    "UnrebatedTotalPrice",
+    "SerialNumber",
+    "InvoiceSKU",
+)
+SOLD_PRODUCT_KEYS = (
+    "OldId",
+    "Id",
+    "Title",
+    "Weight",
+    "SKU",
+    "SkuOrId",
+    "IsDigital",
+    "Images",
+    "EAN",
+    "PlatformData",
+    "TARICCode",
+    "CountryOfOrigin",
+    "BillbeeId",
+    "Type",
+)
+ORDER_ADDRESS_KEYS = (
+    "BillbeeId",
+    "FirstName",
+    "LastName",
+    "Company",
+    "NameAddition",
+    "Street",
+    "HouseNumber",
+    "Zip",
+    "City",
+    "CountryISO2",
+    "Country",
+    "Line2",
+    "Email",
+    "State",
+    "Phone",
+)
+ORDER_USER_KEYS = (
+    "Platform",
+    "BillbeeShopName",
+    "BillbeeShopId",
+    "Id",
+    "Nick",
+    "FirstName",
+    "LastName",
+    "FullName",
+    "Email",
 )
 
 
@@ -1114,6 +1180,44 @@ class BillbeeData:
             if paid:
                 order["History"].append(self._history(paid, "Zahlung erhalten", "Zahlung verbucht", 13))
         return order
+
+    def order_address(self, given: Any) -> Record | None:
+        """An address from a request, with the model's keys only (unknown keys are dropped)."""
+        if not isinstance(given, dict):
+            return None
+        address = {k: given.get(k) for k in ORDER_ADDRESS_KEYS}
+        address["BillbeeId"] = address["BillbeeId"] or self.serial()
+        return address
+
+    def order_item(self, given: Record) -> Record:
+        """An order item from a request, filled like Billbee does (ids, defaults, known product)."""
+        item = {k: given.get(k) for k in ORDER_ITEM_KEYS}
+        product = {k: (given.get("Product") or {}).get(k) for k in SOLD_PRODUCT_KEYS}
+        known = self.products.first(SKU=product["SKU"]) if product["SKU"] else None
+        if known is not None:
+            product.update({k: v for k, v in self._sold_product(known).items() if product.get(k) is None})
+        product["Images"] = product["Images"] or []
+        product["IsDigital"] = bool(product["IsDigital"])
+        quantity = float(item["Quantity"] if item["Quantity"] is not None else 1)
+        total = float(item["TotalPrice"] or 0)
+        item.update(
+            {
+                "BillbeeId": self.serial(),
+                "Product": product,
+                "Quantity": quantity,
+                "TotalPrice": total,
+                "TaxAmount": float(item["TaxAmount"] or 0),
+                "TaxIndex": item["TaxIndex"] or 1,
+                "Discount": float(item["Discount"] or 0),
+                "Attributes": item["Attributes"] or [],
+                "GetPriceFromArticleIfAny": bool(item["GetPriceFromArticleIfAny"]),
+                "IsCoupon": bool(item["IsCoupon"]),
+                "DontAdjustStock": bool(item["DontAdjustStock"]),
+                "UnrebatedTotalPrice": float(item["UnrebatedTotalPrice"] or total),
+                "InvoiceSKU": item["InvoiceSKU"] or product["SKU"],
+            }
+        )
+        return item
 
     def next_invoice_number(self) -> int:
         self.invoice_counter += 1

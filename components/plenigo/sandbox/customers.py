@@ -591,6 +591,7 @@ async def search_customer_by_address(ctx: Ctx) -> Response:
             {k: a[k] for k in ("addressId", "businessAddress", "city", "country", "postcode", "street", "streetNumber")
              if k in a} for a in addresses
         ]  # fmt: skip
+        item["items"] = []  # the spec marks "items" required on each result (sic)
         items.append(item)
     return json_response({"items": items})
 

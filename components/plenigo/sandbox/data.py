@@ -1299,6 +1299,7 @@ class World:
             "deliveryCustomerId": order["items"][0]["deliveryCustomerId"],
             "addonType": "BONUS",
             "plenigoAddonId": pid("A", bonus),
+            "accessRightUniqueId": "praemie-" + ascii_name(bonus.split()[0])[:20],
             "orderId": order["orderId"],
             "orderItemPosition": 1,
             "status": "DELIVERED" if delivered else "READY_FOR_DELIVERY",

@@ -166,7 +166,7 @@ def describe(component: str, function: str | None, as_json: bool) -> None:
             click.echo(f"  {n:<36} {fn.title}")
         return
     fn = comp.function(function)
-    info = {
+    info: dict[str, Any] = {
         "name": fn.name,
         "kind": fn.kind,
         "title": fn.title,

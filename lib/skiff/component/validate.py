@@ -117,10 +117,10 @@ def validate_component(folder: str | Path) -> list[Problem]:
             pointer, relevant = _pointer_from_loc(data, tuple(err["loc"]))
             if not relevant:
                 continue
-            key = (pointer, _message(err))
-            if key not in seen:
-                seen.add(key)
-                problems.append(Problem(label, *key))
+            entry = (pointer, _message(err))
+            if entry not in seen:
+                seen.add(entry)
+                problems.append(Problem(label, *entry))
 
     functions: dict[str, str] = {}
     for kind in ("triggers", "actions"):

@@ -12,12 +12,13 @@ from typing import Any
 import httpx
 import pytest
 import xmltodict
-
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 
 KEY = {"X-BillomatApiKey": "sandbox-api-key"}
 JSON = {**KEY, "Accept": "application/json"}
-LIMIT_MESSAGE = re.compile(r"^Maximum number of requests \((\d+) per (.+)\) reached\. Try again in (\d+) seconds\.$")
+LIMIT_MESSAGE = re.compile(
+    r"^Maximum number of requests \((\d+) per (.+)\) reached\. Try again in (\d+) seconds\.$"
+)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,9 @@ def test_xml_by_default(server: SandboxServer) -> None:
         ({"Accept": "application/xml"}, {}, "xml"),
     ],
 )
-def test_negotiation(server: SandboxServer, headers: dict[str, str], params: dict[str, str], kind: str) -> None:
+def test_negotiation(
+    server: SandboxServer, headers: dict[str, str], params: dict[str, str], kind: str
+) -> None:
     response = httpx.get(server.base_url + "/clients/1", params=params, headers={**KEY, **headers})
     assert response.headers["content-type"].startswith(f"application/{kind}")
     if kind == "json":
@@ -121,12 +124,16 @@ def test_paging(api: httpx.Client, app: SandboxApp) -> None:
 
 
 def test_order_by(api: httpx.Client) -> None:
-    asc = [c["name"].lower() for c in records(api.get("/clients?order_by=name+ASC").json(), "clients", "client")]
+    asc = [
+        c["name"].lower() for c in records(api.get("/clients?order_by=name+ASC").json(), "clients", "client")
+    ]
     assert asc == sorted(asc)
     desc = api.get("/clients", params={"order_by": "name DESC,id ASC"}).json()
     names = [c["name"].lower() for c in records(desc, "clients", "client")]
     assert names == sorted(names, reverse=True)
-    numbers = records(api.get("/invoices", params={"order_by": "total_gross DESC"}).json(), "invoices", "invoice")
+    numbers = records(
+        api.get("/invoices", params={"order_by": "total_gross DESC"}).json(), "invoices", "invoice"
+    )
     totals = [float(i["total_gross"]) for i in numbers]
     assert totals == sorted(totals, reverse=True)
     bad = api.get("/clients", params={"order_by": "nope ASC"})
@@ -142,7 +149,9 @@ def test_auth(server: SandboxServer) -> None:
     assert "X-Rate-Limit-Remaining" in missing.headers
     wrong = httpx.get(server.base_url + "/clients", headers={"X-BillomatApiKey": "nope"})
     assert wrong.status_code == 401 and "<error>Unauthorized</error>" in wrong.text
-    by_query = httpx.get(server.base_url + "/clients", params={"api_key": "sandbox-api-key", "format": "json"})
+    by_query = httpx.get(
+        server.base_url + "/clients", params={"api_key": "sandbox-api-key", "format": "json"}
+    )
     assert by_query.status_code == 200
 
 
@@ -211,7 +220,11 @@ def test_fault_429_uses_documented_body(api: httpx.Client, app: SandboxApp) -> N
         (b'{"client": {"name": "x", "email": "nope"}}', "application/json", "Invalid email address: nope"),
         (b'{"client": {"name": "x", "country_code": "Germany"}}', "application/json", "Invalid country code"),
         (b'{"client": {"name": "x", "due_days": "soon"}}', "application/json", "Invalid value for due_days"),
-        (b'{"client": {"name": "x", "net_gross": "BOTH"}}', "application/json", "Invalid value for net_gross"),
+        (
+            b'{"client": {"name": "x", "net_gross": "BOTH"}}',
+            "application/json",
+            "Invalid value for net_gross",
+        ),
         (b'{"client": {"street": "only"}}', "application/json", "name"),
         (b"", "application/json", "Missing request body"),
     ],
@@ -236,8 +249,16 @@ def test_errors_in_xml(server: SandboxServer) -> None:
 
 
 def test_create_client_json_and_xml(api: httpx.Client) -> None:
-    body = {"client": {"name": "Test Company", "first_name": "Tara", "last_name": "Testarossa",
-                       "street": "Via Ticino 6", "city": "Turin", "country_code": "it"}}  # fmt: skip
+    body = {
+        "client": {
+            "name": "Test Company",
+            "first_name": "Tara",
+            "last_name": "Testarossa",
+            "street": "Via Ticino 6",
+            "city": "Turin",
+            "country_code": "it",
+        }
+    }
     created = api.post("/clients", json=body)
     assert created.status_code == 201
     client = created.json()["client"]
@@ -246,27 +267,52 @@ def test_create_client_json_and_xml(api: httpx.Client) -> None:
     xml = '<client><name>XML GmbH</name><due_days type="integer">30</due_days><archived>0</archived></client>'
     from_xml = api.post("/clients", content=xml, headers={"Content-Type": "application/xml"})
     assert from_xml.status_code == 201 and from_xml.json()["client"]["due_days"] == "30"
-    updated = api.put(f"/clients/{client['id']}", json={"client": {"street": "Via Ticino 1"}}).json()["client"]
+    updated = api.put(f"/clients/{client['id']}", json={"client": {"street": "Via Ticino 1"}}).json()[
+        "client"
+    ]
     assert updated["street"] == "Via Ticino 1" and updated["name"] == "Test Company"
     assert updated["updated"] >= client["updated"]
 
 
 def test_client_filters(api: httpx.Client) -> None:
-    client = api.post("/clients", json={"client": {"name": "Zebra Filter GmbH", "email": "zebra@example.com",
-                                                   "first_name": "Zora", "last_name": "Zett", "note": "Sonderfall",
-                                                   "country_code": "LU"}}).json()["client"]  # fmt: skip
+    client = api.post(
+        "/clients",
+        json={
+            "client": {
+                "name": "Zebra Filter GmbH",
+                "email": "zebra@example.com",
+                "first_name": "Zora",
+                "last_name": "Zett",
+                "note": "Sonderfall",
+                "country_code": "LU",
+            }
+        },
+    ).json()["client"]
     cid = client["id"]
-    for params in ({"name": "zebra filter"}, {"email": "ZEBRA@"}, {"first_name": "zora"}, {"last_name": "zett"},
-                   {"country_code": "lu"}, {"note": "sonderfall"}, {"client_number": client["client_number"]}):  # fmt: skip
+    for params in (
+        {"name": "zebra filter"},
+        {"email": "ZEBRA@"},
+        {"first_name": "zora"},
+        {"last_name": "zett"},
+        {"country_code": "lu"},
+        {"note": "sonderfall"},
+        {"client_number": client["client_number"]},
+    ):
         found = records(api.get("/clients", params=params).json(), "clients", "client")
         assert cid in [c["id"] for c in found], params
     api.post("/client-tags", json={"client-tag": {"client_id": cid, "name": "zebra-tag"}})
     assert [c["id"] for c in records(api.get("/clients?tags=zebra-tag").json(), "clients", "client")] == [cid]
     prop = records(api.get("/client-properties").json(), "client-properties", "client-property")[0]
-    value = api.post("/client-property-values", json={"client-property-value": {
-        "client_id": cid, "client_property_id": prop["id"], "value": "ext-1237"}})  # fmt: skip
+    value = api.post(
+        "/client-property-values",
+        json={
+            "client-property-value": {"client_id": cid, "client_property_id": prop["id"], "value": "ext-1237"}
+        },
+    )
     assert value.status_code == 201 and value.json()["client-property-value"]["name"] == prop["name"]
-    found = records(api.get("/clients", params={f"property{prop['id']}": "ext-1237"}).json(), "clients", "client")
+    found = records(
+        api.get("/clients", params={f"property{prop['id']}": "ext-1237"}).json(), "clients", "client"
+    )
     assert [c["id"] for c in found] == [cid]
     invoice = records(api.get("/invoices", params={"per_page": 1}).json(), "invoices", "invoice")[0]
     owners = records(api.get("/clients", params={"invoice_id": invoice["id"]}).json(), "clients", "client")
@@ -284,21 +330,27 @@ def test_customfield(api: httpx.Client) -> None:
 
 def test_contacts(api: httpx.Client) -> None:
     client = api.post("/clients", json={"client": {"name": "Kontakt AG"}}).json()["client"]
-    contact = api.post("/contacts", json={"contact": {"client_id": client["id"], "first_name": "Mustafa",
-                                                      "last_name": "Mustaman"}}).json()["contact"]  # fmt: skip
+    contact = api.post(
+        "/contacts",
+        json={"contact": {"client_id": client["id"], "first_name": "Mustafa", "last_name": "Mustaman"}},
+    ).json()["contact"]
     listed = records(api.get("/contacts", params={"client_id": client["id"]}).json(), "contacts", "contact")
     assert [c["id"] for c in listed] == [contact["id"]]
     by_name = records(api.get("/contacts", params={"last_name": "mustaman"}).json(), "contacts", "contact")
     assert contact["id"] in [c["id"] for c in by_name]
     assert api.post("/contacts", json={"contact": {"last_name": "Orphan"}}).status_code == 400
     unknown = api.post("/contacts", json={"contact": {"client_id": 999999, "last_name": "X"}})
-    assert unknown.status_code == 400 and unknown.json()["errors"]["error"] == "Client with id 999999 not found"
+    assert (
+        unknown.status_code == 400 and unknown.json()["errors"]["error"] == "Client with id 999999 not found"
+    )
     assert api.delete(f"/contacts/{contact['id']}").status_code == 200
     assert api.get(f"/contacts/{contact['id']}").status_code == 404
 
 
 def test_client_delete_rules(api: httpx.Client) -> None:
-    owner = records(api.get("/invoices", params={"per_page": 1}).json(), "invoices", "invoice")[0]["client_id"]
+    owner = records(api.get("/invoices", params={"per_page": 1}).json(), "invoices", "invoice")[0][
+        "client_id"
+    ]
     refused = api.delete(f"/clients/{owner}")
     assert refused.status_code == 400 and "documents" in refused.json()["errors"]["error"]
     client = api.post("/clients", json={"client": {"name": "Weg GmbH"}}).json()["client"]
@@ -312,8 +364,10 @@ def test_client_delete_rules(api: httpx.Client) -> None:
 
 
 def test_articles(api: httpx.Client) -> None:
-    created = api.post("/articles", json={"article": {"title": "Beratung Spezial", "sales_price": "95.5",
-                                                      "currency_code": "EUR"}})  # fmt: skip
+    created = api.post(
+        "/articles",
+        json={"article": {"title": "Beratung Spezial", "sales_price": "95.5", "currency_code": "EUR"}},
+    )
     assert created.status_code == 201
     article = created.json()["article"]
     assert article["article_number"] == f"ART{article['number']}" and article["sales_price"] == "95.5"
@@ -327,10 +381,26 @@ def test_articles(api: httpx.Client) -> None:
 
 
 def new_confirmation(api: httpx.Client, **fields: Any) -> dict[str, Any]:
-    body = {"confirmation": {"client_id": 5, "date": "2009-11-17", **fields, "confirmation-items": {
-        "confirmation-item": [{"unit": "Stück", "unit_price": "100", "quantity": "2", "title": "Muster"},
-                              {"unit": "Stück", "unit_price": "50", "quantity": "1", "title": "Muster 2",
-                               "tax_rate": "7", "tax_name": "MwSt reduziert"}]}}}  # fmt: skip
+    body = {
+        "confirmation": {
+            "client_id": 5,
+            "date": "2009-11-17",
+            **fields,
+            "confirmation-items": {
+                "confirmation-item": [
+                    {"unit": "Stück", "unit_price": "100", "quantity": "2", "title": "Muster"},
+                    {
+                        "unit": "Stück",
+                        "unit_price": "50",
+                        "quantity": "1",
+                        "title": "Muster 2",
+                        "tax_rate": "7",
+                        "tax_name": "MwSt reduziert",
+                    },
+                ]
+            },
+        }
+    }
     response = api.post("/confirmations", json=body)
     assert response.status_code == 201, response.text
     confirmation: dict[str, Any] = response.json()["confirmation"]
@@ -339,27 +409,48 @@ def new_confirmation(api: httpx.Client, **fields: Any) -> dict[str, Any]:
 
 def test_confirmation_totals_and_items(api: httpx.Client) -> None:
     confirmation = new_confirmation(api, reduction="10%")
-    assert confirmation["status"] == "DRAFT" and confirmation["confirmation_number"] == f"AB{confirmation['number']}"
+    assert (
+        confirmation["status"] == "DRAFT"
+        and confirmation["confirmation_number"] == f"AB{confirmation['number']}"
+    )
     assert confirmation["total_net_unreduced"] == "250.0" and confirmation["total_net"] == "225.0"
     taxes = {t["rate"]: t["amount"] for t in confirmation["taxes"]["tax"]}
     assert taxes == {"7.0": "3.15", "19.0": "34.2"}
     assert confirmation["total_gross"] == "262.35"
     assert "Deutschland" in confirmation["address"] or confirmation["address"]
-    items = records(api.get("/confirmation-items", params={"confirmation_id": confirmation["id"]}).json(),
-                    "confirmation-items", "confirmation-item")  # fmt: skip
+    items = records(
+        api.get("/confirmation-items", params={"confirmation_id": confirmation["id"]}).json(),
+        "confirmation-items",
+        "confirmation-item",
+    )
     assert [i["title"] for i in items] == ["Muster", "Muster 2"] and items[0]["total_net"] == "200.0"
-    added = api.post("/confirmation-items", json={"confirmation-item": {
-        "confirmation_id": confirmation["id"], "unit_price": "10", "quantity": "1", "title": "Extra"}})  # fmt: skip
+    added = api.post(
+        "/confirmation-items",
+        json={
+            "confirmation-item": {
+                "confirmation_id": confirmation["id"],
+                "unit_price": "10",
+                "quantity": "1",
+                "title": "Extra",
+            }
+        },
+    )
     assert added.status_code == 201
-    assert api.get(f"/confirmations/{confirmation['id']}").json()["confirmation"]["total_net_unreduced"] == "260.0"
+    assert (
+        api.get(f"/confirmations/{confirmation['id']}").json()["confirmation"]["total_net_unreduced"]
+        == "260.0"
+    )
 
 
 def test_confirmation_create_in_xml(server: SandboxServer) -> None:
     xml = """<confirmation><client_id>5</client_id><date>2009-11-17</date><confirmation-items>
       <confirmation-item><unit>Stück</unit><unit_price>1.23</unit_price><quantity>1.5</quantity>
       <title>Muster</title></confirmation-item></confirmation-items></confirmation>"""
-    response = httpx.post(server.base_url + "/confirmations", content=xml.encode(),
-                          headers={**KEY, "Content-Type": "application/xml"})  # fmt: skip
+    response = httpx.post(
+        server.base_url + "/confirmations",
+        content=xml.encode(),
+        headers={**KEY, "Content-Type": "application/xml"},
+    )
     assert response.status_code == 201
     doc = xmltodict.parse(response.text)["confirmation"]
     assert doc["status"] == "DRAFT" and doc["total_net"]["#text"] == "1.84"
@@ -374,10 +465,15 @@ def test_confirmation_create_in_xml(server: SandboxServer) -> None:
         ({"date": "17.11.2009"}, "Invalid value for date"),
         ({"contact_id": 1, "client_id": 2}, "does not belong to client"),
         ({"reduction": "lots"}, "Invalid reduction"),
-        ({"confirmation-items": {"confirmation-item": {"unit_price": "cheap"}}}, "Invalid value for unit_price"),
+        (
+            {"confirmation-items": {"confirmation-item": {"unit_price": "cheap"}}},
+            "Invalid value for unit_price",
+        ),
     ],
 )
-def test_confirmation_create_errors(api: httpx.Client, app: SandboxApp, fields: dict[str, Any], message: str) -> None:
+def test_confirmation_create_errors(
+    api: httpx.Client, app: SandboxApp, fields: dict[str, Any], message: str
+) -> None:
     before = app.store.counts()
     body = {"confirmation": {"client_id": 5, **fields}}
     if body["confirmation"]["client_id"] is None:
@@ -394,9 +490,14 @@ def test_confirmation_create_errors(api: httpx.Client, app: SandboxApp, fields: 
 def test_confirmation_lifecycle(api: httpx.Client, app: SandboxApp) -> None:
     cid = new_confirmation(api)["id"]
     url = f"/confirmations/{cid}"
-    assert api.put(url, json={"confirmation": {"label": "Projekt 123"}}).json()["confirmation"]["label"] == "Projekt 123"
+    assert (
+        api.put(url, json={"confirmation": {"label": "Projekt 123"}}).json()["confirmation"]["label"]
+        == "Projekt 123"
+    )
     assert api.get(f"{url}/pdf").status_code == 404  # no PDF for a draft
-    assert api.post(f"{url}/email", json={"email": {"recipients": {"to": "a@example.com"}}}).status_code == 400
+    assert (
+        api.post(f"{url}/email", json={"email": {"recipients": {"to": "a@example.com"}}}).status_code == 400
+    )
     for command in ("cancel", "clear", "unclear", "uncancel"):
         assert api.put(f"{url}/{command}").status_code == 400, command
 
@@ -406,9 +507,15 @@ def test_confirmation_lifecycle(api: httpx.Client, app: SandboxApp) -> None:
     assert api.put(f"{url}/complete").status_code == 400
     edit = api.put(url, json={"confirmation": {"label": "zu spät"}})
     assert edit.status_code == 400 and "not a draft" in edit.json()["errors"]["error"]
-    item = records(api.get("/confirmation-items", params={"confirmation_id": cid}).json(),
-                   "confirmation-items", "confirmation-item")[0]  # fmt: skip
-    assert api.put(f"/confirmation-items/{item['id']}", json={"confirmation-item": {"quantity": 9}}).status_code == 400
+    item = records(
+        api.get("/confirmation-items", params={"confirmation_id": cid}).json(),
+        "confirmation-items",
+        "confirmation-item",
+    )[0]
+    assert (
+        api.put(f"/confirmation-items/{item['id']}", json={"confirmation-item": {"quantity": 9}}).status_code
+        == 400
+    )
     assert api.delete(f"/confirmation-items/{item['id']}").status_code == 400
 
     pdf = api.get(f"{url}/pdf").json()["pdf"]
@@ -419,20 +526,36 @@ def test_confirmation_lifecycle(api: httpx.Client, app: SandboxApp) -> None:
     pdf_xml = xmltodict.parse(api.get(f"{url}/pdf", headers={"Accept": "application/xml"}).text)["pdf"]
     assert base64.b64decode(pdf_xml["base64file"]) == raw
 
-    email = {"email": {"from": "info@billomat.com", "recipients": {"to": "info@billomat.com", "cc": "mail@example.com"},
-                       "subject": "Bestätigung des Auftrags", "filename": "Auftragsbestätigung"}}  # fmt: skip
+    email = {
+        "email": {
+            "from": "info@billomat.com",
+            "recipients": {"to": "info@billomat.com", "cc": "mail@example.com"},
+            "subject": "Bestätigung des Auftrags",
+            "filename": "Auftragsbestätigung",
+        }
+    }
     assert api.post(f"{url}/email", json=email).status_code == 200
     bad_email = {"email": {"recipients": {"to": "not-an-address"}}}
     assert api.post(f"{url}/email", json=bad_email).status_code == 400
     assert api.post(f"{url}/email", json={"email": {"subject": "x"}}).status_code == 400
     xml_mail = "<mail><color>0</color><duplex>1</duplex><paper_weight>90</paper_weight></mail>"
-    assert api.post(f"{url}/mail", content=xml_mail, headers={"Content-Type": "application/xml"}).status_code == 200
+    assert (
+        api.post(f"{url}/mail", content=xml_mail, headers={"Content-Type": "application/xml"}).status_code
+        == 200
+    )
     assert api.post(f"{url}/mail", json={"mail": {"paper_weight": 70}}).status_code == 400
     outbox = app.store.table("outbox").list()
     assert [(m["channel"], m["document"]) for m in outbox] == [("email", url[1:]), ("letter", url[1:])]
 
-    steps = [("clear", "CLEARED"), ("unclear", "OPEN"), ("cancel", "CANCELED"), ("uncancel", "OPEN"),
-             ("clear", "CLEARED"), ("cancel", "CANCELED"), ("uncancel", "CLEARED")]  # fmt: skip
+    steps = [
+        ("clear", "CLEARED"),
+        ("unclear", "OPEN"),
+        ("cancel", "CANCELED"),
+        ("uncancel", "OPEN"),
+        ("clear", "CLEARED"),
+        ("cancel", "CANCELED"),
+        ("uncancel", "CLEARED"),
+    ]
     for command, status in steps:
         assert api.put(f"{url}/{command}").status_code == 200, command
         assert api.get(url).json()["confirmation"]["status"] == status, command
@@ -447,16 +570,35 @@ def test_confirmation_filters(api: httpx.Client) -> None:
     cid = new_confirmation(api, label="Filterprojekt", intro="Hallo Welt", note="Bitte beachten")["id"]
     api.post("/confirmation-tags", json={"confirmation-tag": {"confirmation_id": cid, "name": "eilig"}})
     article_id = records(api.get("/articles", params={"per_page": 1}).json(), "articles", "article")[0]["id"]
-    api.post("/confirmation-items", json={"confirmation-item": {"confirmation_id": cid, "article_id": article_id,
-                                                                "unit_price": 1, "quantity": 1}})  # fmt: skip
+    api.post(
+        "/confirmation-items",
+        json={
+            "confirmation-item": {
+                "confirmation_id": cid,
+                "article_id": article_id,
+                "unit_price": 1,
+                "quantity": 1,
+            }
+        },
+    )
     number = api.get(f"/confirmations/{cid}").json()["confirmation"]["confirmation_number"]
-    for params in ({"label": "filterprojekt"}, {"intro": "welt"}, {"note": "beachten"}, {"tags": "eilig"},
-                   {"client_id": 5}, {"confirmation_number": number.lower()}, {"article_id": article_id},
-                   {"status": "OPEN,DRAFT"}, {"from": "2009-11-17", "to": "2009-11-17"}):  # fmt: skip
+    for params in (
+        {"label": "filterprojekt"},
+        {"intro": "welt"},
+        {"note": "beachten"},
+        {"tags": "eilig"},
+        {"client_id": 5},
+        {"confirmation_number": number.lower()},
+        {"article_id": article_id},
+        {"status": "OPEN,DRAFT"},
+        {"from": "2009-11-17", "to": "2009-11-17"},
+    ):
         found = records(api.get("/confirmations", params=params).json(), "confirmations", "confirmation")
         assert cid in [c["id"] for c in found], params
     assert total(api, "confirmations", status="CLEARED", label="filterprojekt") == 0
-    seeded = records(api.get("/confirmations", params={"status": "CANCELED"}).json(), "confirmations", "confirmation")
+    seeded = records(
+        api.get("/confirmations", params={"status": "CANCELED"}).json(), "confirmations", "confirmation"
+    )
     assert seeded and all(c["status"] == "CANCELED" for c in seeded)
     assert api.get("/confirmations", params={"from": "17.11.2009"}).status_code == 400
 
@@ -466,8 +608,17 @@ def test_invoices_and_offers(api: httpx.Client) -> None:
     assert paid and all(i["open_amount"] == "0.0" for i in paid)
     refused = api.delete(f"/invoices/{paid[0]['id']}")
     assert refused.status_code == 400 and "cannot be deleted" in refused.json()["errors"]["error"]
-    invoice = api.post("/invoices", json={"invoice": {"client_id": 3, "date": "2024-05-01", "due_days": 30,
-        "invoice-items": {"invoice-item": {"title": "Beratung", "quantity": 2, "unit_price": 95}}}})  # fmt: skip
+    invoice = api.post(
+        "/invoices",
+        json={
+            "invoice": {
+                "client_id": 3,
+                "date": "2024-05-01",
+                "due_days": 30,
+                "invoice-items": {"invoice-item": {"title": "Beratung", "quantity": 2, "unit_price": 95}},
+            }
+        },
+    )
     body = invoice.json()["invoice"]
     assert body["invoice_number"].startswith("RE") and body["due_date"] == "2024-05-31"
     assert body["open_amount"] == body["total_gross"] == "226.1"
@@ -478,7 +629,9 @@ def test_invoices_and_offers(api: httpx.Client) -> None:
     assert api.put(f"/invoices/{iid}/uncancel").status_code == 200
     assert api.get(f"/invoices/{iid}").json()["invoice"]["status"] == "OPEN"
 
-    offer = api.post("/offers", json={"offer": {"client_id": 3, "offer-items": {"offer-item": {"unit_price": 1}}}})
+    offer = api.post(
+        "/offers", json={"offer": {"client_id": 3, "offer-items": {"offer-item": {"unit_price": 1}}}}
+    )
     oid = offer.json()["offer"]["id"]
     assert api.put(f"/offers/{oid}/win").status_code == 400  # drafts cannot be won
     assert api.put(f"/offers/{oid}/complete").status_code == 200
@@ -497,9 +650,14 @@ def test_admin_seed_and_reset(server: SandboxServer, api: httpx.Client, app: San
     assert newest["status"] == "DRAFT"
     assert math.isclose(
         float(newest["total_net"]),
-        sum(float(i["total_net"]) for i in records(
-            api.get("/confirmation-items", params={"confirmation_id": newest["id"]}).json(),
-            "confirmation-items", "confirmation-item")),  # fmt: skip
+        sum(
+            float(i["total_net"])
+            for i in records(
+                api.get("/confirmation-items", params={"confirmation_id": newest["id"]}).json(),
+                "confirmation-items",
+                "confirmation-item",
+            )
+        ),
         abs_tol=0.01,
     )
     httpx.post(server.url + "/_sandbox/reset")
@@ -507,6 +665,9 @@ def test_admin_seed_and_reset(server: SandboxServer, api: httpx.Client, app: San
     again = load_sandbox("billomat", seed=2)  # same seed, same data (timestamps follow the clock)
 
     def data(sandbox: SandboxApp) -> list[dict[str, Any]]:
-        return [{k: v for k, v in r.items() if k not in ("created", "updated")} for r in sandbox.store.table("clients")]
+        return [
+            {k: v for k, v in r.items() if k not in ("created", "updated")}
+            for r in sandbox.store.table("clients")
+        ]
 
     assert data(again) == data(app)

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 
 PIP_PACKAGES = [
@@ -32,15 +31,19 @@ PIP_PACKAGES = [
     "certifi==2024.8.30",
     "tornado==4.2",
 ]
-PIP_DIR = Path(os.environ.get("SKIFF_TEST_PIP_DIR", Path.home() / ".cache" / "skiff-test-pip")) / "billomapy-2.5.3"
+PIP_DIR = (
+    Path(os.environ.get("SKIFF_TEST_PIP_DIR", Path.home() / ".cache" / "skiff-test-pip")) / "billomapy-2.5.3"
+)
 
-DRIVER = r'''
+DRIVER = r"""
 import json
 import sys
 
 import requests
 from billomapy import Billomapy
-from billomapy.resources import CLIENT, CLIENTS, CONFIRMATION, CONFIRMATION_ITEM, CONFIRMATION_ITEMS, CONTACT, CONTACTS
+from billomapy.resources import (
+    CLIENT, CLIENTS, CONFIRMATION, CONFIRMATION_ITEM, CONFIRMATION_ITEMS, CONTACT, CONTACTS,
+)
 
 api_url, scenario = sys.argv[1], sys.argv[2]
 
@@ -78,8 +81,9 @@ def clients():
     last = out["page1"]["clients"]["@total"]  # client_number filters by "contains": KD1 would match KD10...
     out["one"] = api.get_clients_per_page(params={"client_number": "KD" + last})
     out["none"] = api.get_all_clients(params={"name": "no such client"})
-    created = api.create_client({"client": {"name": "Test Company", "first_name": "Tara", "last_name": "Testarossa",
-                                            "street": "Via Ticino 6", "city": "Turin", "country_code": "IT"}})
+    created = api.create_client({"client": {
+        "name": "Test Company", "first_name": "Tara", "last_name": "Testarossa", "street": "Via Ticino 6",
+        "city": "Turin", "country_code": "IT"}})
     out["created"] = created
     cid = created["client"]["id"]
     out["got"] = api.get_client(cid)
@@ -100,12 +104,14 @@ def contacts():
             "client_id": client["id"], "first_name": "Mustafa", "last_name": last, "street": "Musterstr. 1",
             "city": "Mutterstadt", "email": "mustafa@example.com"}}))
     out["created"] = made
-    out["all"] = Billomapy.resolve_response_data(CONTACTS, CONTACT, api.get_all_contacts_of_client(client["id"]))
+    out["all"] = Billomapy.resolve_response_data(
+        CONTACTS, CONTACT, api.get_all_contacts_of_client(client["id"]))
     cid = made[0]["contact"]["id"]
     out["updated"] = api.update_contact_of_client(cid, {"contact": {"street": "Thomas-Mann-Straße 7"}})
     out["got"] = api.get_contact_of_client(cid)
     out["deleted"] = attempt(api.delete_contact_of_client, cid)
-    out["left"] = Billomapy.resolve_response_data(CONTACTS, CONTACT, api.get_all_contacts_of_client(client["id"]))
+    out["left"] = Billomapy.resolve_response_data(
+        CONTACTS, CONTACT, api.get_all_contacts_of_client(client["id"]))
     out["bad"] = attempt(api.create_contact_of_client, {"contact": {"client_id": 999999, "last_name": "X"}})
     return out
 
@@ -124,7 +130,8 @@ def confirmations():
     cid = created["confirmation"]["id"]
     out["items"] = Billomapy.resolve_response_data(
         CONFIRMATION_ITEMS, CONFIRMATION_ITEM, api.get_all_items_of_confirmation(cid))
-    out["updated"] = api.update_confirmation(cid, {"confirmation": {"date": "2009-10-13", "label": "Projekt 123"}})
+    out["updated"] = api.update_confirmation(
+        cid, {"confirmation": {"date": "2009-10-13", "label": "Projekt 123"}})
     out["drafts"] = Billomapy.resolve_response_data(
         "confirmations", CONFIRMATION, api.get_all_confirmations(params={"status": "DRAFT"}))
     out["complete"] = attempt(api.complete_confirmation, cid, {"complete": {"template_id": 123}})
@@ -152,7 +159,7 @@ def ratelimit():
 
 
 print(json.dumps(globals()[scenario]()))
-'''
+"""
 
 
 @pytest.fixture(scope="session")
@@ -160,8 +167,19 @@ def billomapy_path() -> Path:
     """billomapy and its pinned dependencies, installed once into the cache dir (outside the repo)."""
     marker = PIP_DIR / ".installed"
     if not marker.exists() or marker.read_text() != " ".join(PIP_PACKAGES):
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                   "--no-deps", "--upgrade", "--target", str(PIP_DIR), *PIP_PACKAGES]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--upgrade",
+            "--target",
+            str(PIP_DIR),
+            *PIP_PACKAGES,
+        ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=300)
         if result.returncode != 0:
             pytest.fail(f"pip install {' '.join(PIP_PACKAGES)} failed:\n{result.stderr[-2000:]}")
@@ -283,4 +301,6 @@ def test_rate_limit_hook(billomapy_path: Path, driver: Path) -> None:
     assert [("client" in r) for r in out] == [True, True, False, False]
     hit = out[2]
     assert hit["remaining"] == "0" and int(hit["reset"]) % 3600 == 0
-    assert hit["limited"]["errors"]["error"].startswith("Maximum number of requests (2 per 60 minutes) reached.")
+    assert hit["limited"]["errors"]["error"].startswith(
+        "Maximum number of requests (2 per 60 minutes) reached."
+    )

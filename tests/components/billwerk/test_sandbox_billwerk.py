@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 
 CLIENT = ("sandbox-client", "sandbox-secret")
@@ -16,36 +15,150 @@ CLIENT = ("sandbox-client", "sandbox-secret")
 # depend on files outside the repository). The sandbox may add keys, never drop these.
 FIXTURE_KEYS: dict[str, set[str]] = {
     "bearer_token": {"access_token", "expires", "token_type"},
-    "customer": {"Address", "CompanyName", "CreatedAt", "CustomerName", "CustomerType", "DefaultBearerMedium",
-                 "EmailAddress", "ExternalCustomerId", "FirstName", "Id", "Language", "LastName", "Locale",
-                 "VatId"},
-    "contract": {"Balance", "BilledUntil", "Currency", "CurrentPhase", "CustomerId", "CustomerName",
-                 "EscalationSuspended", "Id", "LastBillingDate", "LifecycleStatus", "NextBillingDate",
-                 "PaymentBearer", "PaymentProvider", "Phases", "PlanGroupId", "PlanId", "PlanVariantId",
-                 "RecurringPaymentsPaused", "StartDate"},  # + EndDate once an end is set
-    "order": {"Id", "PlanVariantId", "AllowWithoutPaymentData", "ComponentSubscriptions", "DiscountSubscriptions",
-              "Currency", "Total", "TotalVat", "TotalGross", "IsTrial", "Status", "CustomerId", "ContractId"},
-    "create_order_response": {"Id", "AllowWithoutPaymentData", "ComponentSubscriptions", "Total", "TotalVat",
-                              "IsTrial", "CustomerId", "ContractId"},
-    "invoice": {"Id", "InvoiceNumber", "CustomerId", "SentAt", "DueDate", "RecipientName", "RecipientSubName",
-                "RecipientAddress", "Currency", "TotalNet", "TotalVat", "TotalGross", "IsInvoice"},
-    "contract_cancellation_preview_response": {"ContractAfter", "EndDate", "Invoice",
-                                               "NextPossibleCancellationDate"},
+    "customer": {
+        "Address",
+        "CompanyName",
+        "CreatedAt",
+        "CustomerName",
+        "CustomerType",
+        "DefaultBearerMedium",
+        "EmailAddress",
+        "ExternalCustomerId",
+        "FirstName",
+        "Id",
+        "Language",
+        "LastName",
+        "Locale",
+        "VatId",
+    },
+    "contract": {
+        "Balance",
+        "BilledUntil",
+        "Currency",
+        "CurrentPhase",
+        "CustomerId",
+        "CustomerName",
+        "EscalationSuspended",
+        "Id",
+        "LastBillingDate",
+        "LifecycleStatus",
+        "NextBillingDate",
+        "PaymentBearer",
+        "PaymentProvider",
+        "Phases",
+        "PlanGroupId",
+        "PlanId",
+        "PlanVariantId",
+        "RecurringPaymentsPaused",
+        "StartDate",
+    },  # + EndDate once an end is set
+    "order": {
+        "Id",
+        "PlanVariantId",
+        "AllowWithoutPaymentData",
+        "ComponentSubscriptions",
+        "DiscountSubscriptions",
+        "Currency",
+        "Total",
+        "TotalVat",
+        "TotalGross",
+        "IsTrial",
+        "Status",
+        "CustomerId",
+        "ContractId",
+    },
+    "create_order_response": {
+        "Id",
+        "AllowWithoutPaymentData",
+        "ComponentSubscriptions",
+        "Total",
+        "TotalVat",
+        "IsTrial",
+        "CustomerId",
+        "ContractId",
+    },
+    "invoice": {
+        "Id",
+        "InvoiceNumber",
+        "CustomerId",
+        "SentAt",
+        "DueDate",
+        "RecipientName",
+        "RecipientSubName",
+        "RecipientAddress",
+        "Currency",
+        "TotalNet",
+        "TotalVat",
+        "TotalGross",
+        "IsInvoice",
+    },
+    "contract_cancellation_preview_response": {
+        "ContractAfter",
+        "EndDate",
+        "Invoice",
+        "NextPossibleCancellationDate",
+    },
     "contract_termination_response": {"ContractAfter", "EndDate", "Invoice"},
-    "termination_invoice": {"ContractId", "CustomerId", "ItemList", "RecipientAddress", "RecipientName",
-                            "RecipientSubName", "ReverseCharge", "TotalGross", "TotalNet", "TotalVat",
-                            "VatDescriptors"},
-    "contract_metered_usage_response": {"Id", "ContractId", "TransferredAt", "ComponentId", "Quantity", "Key",
-                                        "DueDate"},
+    "termination_invoice": {
+        "ContractId",
+        "CustomerId",
+        "ItemList",
+        "RecipientAddress",
+        "RecipientName",
+        "RecipientSubName",
+        "ReverseCharge",
+        "TotalGross",
+        "TotalNet",
+        "TotalVat",
+        "VatDescriptors",
+    },
+    "contract_metered_usage_response": {
+        "Id",
+        "ContractId",
+        "TransferredAt",
+        "ComponentId",
+        "Quantity",
+        "Key",
+        "DueDate",
+    },
     "self_service_token": {"Expiry", "Token", "Purpose", "Url"},
-    "rated_items": {"id", "line_item_id", "description", "quantity", "price_per_unit", "tax_policy_id",
-                    "period_start", "period_end"},
-    "contract_changes": {"id", "type", "timestamp", "orderId", "contractId", "changeDate", "newPlanVariantId",
-                         "newPlanId"},
-    "payment_transaction": {"Amount", "ContractId", "Currency", "CustomerId", "CustomerName", "Id",
-                            "PaymentProvider", "PaymentProviderRole", "Preauth", "ProviderTransactionId", "Status",
-                            "StatusHistory", "StatusTimestamp", "Trigger"},
-}  # fmt: skip
+    "rated_items": {
+        "id",
+        "line_item_id",
+        "description",
+        "quantity",
+        "price_per_unit",
+        "tax_policy_id",
+        "period_start",
+        "period_end",
+    },
+    "contract_changes": {
+        "id",
+        "type",
+        "timestamp",
+        "orderId",
+        "contractId",
+        "changeDate",
+        "newPlanVariantId",
+        "newPlanId",
+    },
+    "payment_transaction": {
+        "Amount",
+        "ContractId",
+        "Currency",
+        "CustomerId",
+        "CustomerName",
+        "Id",
+        "PaymentProvider",
+        "PaymentProviderRole",
+        "Preauth",
+        "ProviderTransactionId",
+        "Status",
+        "StatusHistory",
+        "StatusTimestamp",
+        "Trigger",
+    },
+}
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +177,9 @@ def fresh(app: SandboxApp) -> None:
     app.reset()
 
 
-def get_token(server: SandboxServer, auth: tuple[str, str] = CLIENT, **form: str) -> httpx.Response:
+def get_token(server: SandboxServer, auth: tuple[str, str] | None = CLIENT, **form: str) -> httpx.Response:
     data = {"grant_type": "client_credentials", **form}
-    return httpx.post(server.url + "/oauth/token", data=data, auth=auth if auth else None)
+    return httpx.post(server.url + "/oauth/token", data=data, auth=auth)
 
 
 @pytest.fixture()
@@ -89,7 +202,9 @@ def a_variant(api: httpx.Client, *, trial: bool = False) -> dict[str, Any]:
 
 def new_contract(api: httpx.Client) -> dict[str, Any]:
     customer = api.post("/Customers", json={"FirstName": "Test", "LastName": "Kunde"}).json()
-    order = api.post("/Orders", json={"CustomerId": customer["Id"], "Cart": {"PlanVariantId": a_variant(api)["Id"]}})
+    order = api.post(
+        "/Orders", json={"CustomerId": customer["Id"], "Cart": {"PlanVariantId": a_variant(api)["Id"]}}
+    )
     contract: dict[str, Any] = api.post(f"/Orders/{order.json()['Id']}/Commit", json={}).json()
     return contract
 
@@ -103,12 +218,14 @@ def test_token_shape_and_use(server: SandboxServer) -> None:
     body = response.json()
     assert set(body) == FIXTURE_KEYS["bearer_token"]
     assert body["token_type"] == "bearer" and body["expires"] == 0
-    listed = httpx.get(server.base_url + "/Customers", headers={"Authorization": f"Bearer {body['access_token']}"})
+    listed = httpx.get(
+        server.base_url + "/Customers", headers={"Authorization": f"Bearer {body['access_token']}"}
+    )
     assert listed.status_code == 200
 
 
 def test_token_with_form_credentials(server: SandboxServer) -> None:
-    response = get_token(server, (), client_id=CLIENT[0], client_secret=CLIENT[1])  # type: ignore[arg-type]
+    response = get_token(server, None, client_id=CLIENT[0], client_secret=CLIENT[1])
     assert response.status_code == 200
 
 
@@ -220,8 +337,14 @@ def test_unknown_route_and_method(api: httpx.Client) -> None:
 def test_customer_crud_and_shape(api: httpx.Client, app: SandboxApp) -> None:
     seeded = api.get("/Customers", params={"take": 1}).json()[0]
     assert FIXTURE_KEYS["customer"] <= set(seeded)
-    created = api.post("/Customers", json={"CompanyName": "Example Company", "EmailAddress": "jane@example.com",
-                                           "Address": {"City": "Example City", "Country": "DE"}})  # fmt: skip
+    created = api.post(
+        "/Customers",
+        json={
+            "CompanyName": "Example Company",
+            "EmailAddress": "jane@example.com",
+            "Address": {"City": "Example City", "Country": "DE"},
+        },
+    )
     assert created.status_code == 201
     customer = created.json()
     assert FIXTURE_KEYS["customer"] <= set(customer)
@@ -231,7 +354,11 @@ def test_customer_crud_and_shape(api: httpx.Client, app: SandboxApp) -> None:
     patched = api.patch(f"/Customers/{cid}", json={"FirstName": "Jane"}).json()
     assert patched["FirstName"] == "Jane" and patched["EmailAddress"] == "jane@example.com"
     replaced = api.put(f"/Customers/{cid}", json={"LastName": "Doe"}).json()
-    assert replaced["LastName"] == "Doe" and replaced["EmailAddress"] == "" and replaced["CreatedAt"] == customer["CreatedAt"]
+    assert (
+        replaced["LastName"] == "Doe"
+        and replaced["EmailAddress"] == ""
+        and replaced["CreatedAt"] == customer["CreatedAt"]
+    )
     assert api.delete(f"/Customers/{cid}").status_code == 204
     assert api.get(f"/Customers/{cid}").status_code == 404
     with_contract = api.get("/Contracts", params={"take": 1}).json()[0]["CustomerId"]
@@ -242,7 +369,9 @@ def test_customer_crud_and_shape(api: httpx.Client, app: SandboxApp) -> None:
 def test_customer_errors_change_nothing(api: httpx.Client, app: SandboxApp) -> None:
     before = len(app.store.table("customers"))
     bad_json = api.post("/Customers", content=b'{"FirstName": ', headers={"Content-Type": "application/json"})
-    assert bad_json.status_code == 400 and bad_json.json()["Message"].startswith("The request body is not valid JSON")
+    assert bad_json.status_code == 400 and bad_json.json()["Message"].startswith(
+        "The request body is not valid JSON"
+    )
     invalid = api.post("/Customers", json={"EmailAddress": "nope", "Address": "Main St"})
     assert invalid.status_code == 422
     body = invalid.json()
@@ -251,13 +380,17 @@ def test_customer_errors_change_nothing(api: httpx.Client, app: SandboxApp) -> N
     assert api.post("/Customers", json=["not", "an", "object"]).status_code == 422
     cid = api.get("/Customers", params={"take": 1}).json()[0]["Id"]
     original = api.get(f"/Customers/{cid}").json()
-    assert api.patch(f"/Customers/{cid}", json={"EmailAddress": "broken", "FirstName": "X"}).status_code == 422
+    assert (
+        api.patch(f"/Customers/{cid}", json={"EmailAddress": "broken", "FirstName": "X"}).status_code == 422
+    )
     assert api.get(f"/Customers/{cid}").json() == original
     assert len(app.store.table("customers")) == before
 
 
 def test_customer_search(api: httpx.Client) -> None:
-    customer = api.post("/Customers", json={"CompanyName": "Zebra Unique", "ExternalCustomerId": "zz-1"}).json()
+    customer = api.post(
+        "/Customers", json={"CompanyName": "Zebra Unique", "ExternalCustomerId": "zz-1"}
+    ).json()
     assert ids(api.get("/Customers", params={"search": "zebra uni"})) == [customer["Id"]]
     assert ids(api.get("/Customers", params={"externalId": "zz-1"})) == [customer["Id"]]
 
@@ -268,7 +401,9 @@ def test_customer_search(api: httpx.Client) -> None:
 def test_order_lifecycle(api: httpx.Client, app: SandboxApp) -> None:
     customer = api.get("/Customers", params={"take": 1}).json()[0]
     variant = a_variant(api)
-    created = api.post("/Orders", json={"CustomerId": customer["Id"], "Cart": {"PlanVariantId": variant["Id"]}})
+    created = api.post(
+        "/Orders", json={"CustomerId": customer["Id"], "Cart": {"PlanVariantId": variant["Id"]}}
+    )
     assert created.status_code == 201
     order = created.json()
     assert FIXTURE_KEYS["create_order_response"] <= set(order) and FIXTURE_KEYS["order"] <= set(order)
@@ -285,12 +420,18 @@ def test_order_lifecycle(api: httpx.Client, app: SandboxApp) -> None:
     assert again.status_code == 400
     changes = api.get(f"/Contracts/{contract['Id']}/Changes").json()
     assert [c["type"] for c in changes] == ["Signup"] and FIXTURE_KEYS["contract_changes"] <= set(changes[0])
-    invoices = [i for i in api.get("/Invoices", params={"take": 500}).json() if i["ContractId"] == contract["Id"]]
+    invoices = [
+        i for i in api.get("/Invoices", params={"take": 500}).json() if i["ContractId"] == contract["Id"]
+    ]
     assert len(invoices) == 1 and invoices[0]["TotalNet"] == f"{variant['RecurringFee']:.2f}"
 
     # an upgrade order on the same contract adds a phase
-    other = next(v for v in api.get("/PlanVariants").json() if v["Id"] != variant["Id"] and not v.get("TrialPeriod"))
-    upgrade = api.post("/Orders", json={"ContractId": contract["Id"], "Cart": {"PlanVariantId": other["Id"]}}).json()
+    other = next(
+        v for v in api.get("/PlanVariants").json() if v["Id"] != variant["Id"] and not v.get("TrialPeriod")
+    )
+    upgrade = api.post(
+        "/Orders", json={"ContractId": contract["Id"], "Cart": {"PlanVariantId": other["Id"]}}
+    ).json()
     changed = api.post(f"/Orders/{upgrade['Id']}/commit", json={}).json()
     assert changed["Id"] == contract["Id"] and changed["PlanVariantId"] == other["Id"]
     assert len(changed["Phases"]) == len(contract["Phases"]) + 1
@@ -298,8 +439,9 @@ def test_order_lifecycle(api: httpx.Client, app: SandboxApp) -> None:
 
 def test_signup_with_new_customer_and_trial(api: httpx.Client) -> None:
     trial = a_variant(api, trial=True)
-    order = api.post("/Orders", json={"Customer": {"CompanyName": "Trial GmbH"},
-                                      "Cart": {"PlanVariantId": trial["Id"]}}).json()  # fmt: skip
+    order = api.post(
+        "/Orders", json={"Customer": {"CompanyName": "Trial GmbH"}, "Cart": {"PlanVariantId": trial["Id"]}}
+    ).json()
     assert order["IsTrial"] is True and order["Total"] == 0
     assert api.get(f"/Customers/{order['CustomerId']}").json()["CompanyName"] == "Trial GmbH"
     contract = api.post(f"/Orders/{order['Id']}/commit").json()
@@ -323,19 +465,32 @@ def test_approve_and_decline(api: httpx.Client) -> None:
     ("body", "field"),
     [
         ({"CustomerId": "CUSTOMER"}, "Cart"),
-        ({"CustomerId": "CUSTOMER", "Cart": {"PlanVariantId": "0123456789abcdef01234567"}}, "Cart.PlanVariantId"),
+        (
+            {"CustomerId": "CUSTOMER", "Cart": {"PlanVariantId": "0123456789abcdef01234567"}},
+            "Cart.PlanVariantId",
+        ),
         ({"CustomerId": "0123456789abcdef01234567", "Cart": {"PlanVariantId": "VARIANT"}}, "CustomerId"),
         ({"Cart": {"PlanVariantId": "VARIANT"}}, "CustomerId"),
-        ({"CustomerId": "CUSTOMER", "Cart": {"PlanVariantId": "VARIANT",
-                                             "ComponentSubscriptions": [{"ComponentId": "x"}]}},
-         "Cart.ComponentSubscriptions[0].ComponentId"),
-        ({"Customer": {"EmailAddress": "bad"}, "Cart": {"PlanVariantId": "VARIANT"}}, "Customer.EmailAddress"),
+        (
+            {
+                "CustomerId": "CUSTOMER",
+                "Cart": {"PlanVariantId": "VARIANT", "ComponentSubscriptions": [{"ComponentId": "x"}]},
+            },
+            "Cart.ComponentSubscriptions[0].ComponentId",
+        ),
+        (
+            {"Customer": {"EmailAddress": "bad"}, "Cart": {"PlanVariantId": "VARIANT"}},
+            "Customer.EmailAddress",
+        ),
     ],
-)  # fmt: skip
+)
 def test_invalid_orders_are_422_and_change_nothing(
     api: httpx.Client, app: SandboxApp, body: dict[str, Any], field: str
 ) -> None:
-    values = {"CUSTOMER": api.get("/Customers", params={"take": 1}).json()[0]["Id"], "VARIANT": a_variant(api)["Id"]}
+    values = {
+        "CUSTOMER": api.get("/Customers", params={"take": 1}).json()[0]["Id"],
+        "VARIANT": a_variant(api)["Id"],
+    }
     counts = app.store.counts()
     response = api.post("/Orders", json=fill(body, values))
     assert response.status_code == 422
@@ -355,8 +510,10 @@ def fill(value: Any, values: dict[str, str]) -> Any:
 def test_contract_usage_and_components(api: httpx.Client) -> None:
     contract = new_contract(api)
     component = next(c for c in api.get("/Components").json() if c["Type"] == "Metered")
-    posted = api.post(f"/Contracts/{contract['Id']}/Usage", json={"ComponentId": component["Id"], "Quantity": 5,
-                                                                   "Memo": "api calls"})  # fmt: skip
+    posted = api.post(
+        f"/Contracts/{contract['Id']}/Usage",
+        json={"ComponentId": component["Id"], "Quantity": 5, "Memo": "api calls"},
+    )
     assert posted.status_code == 201
     usage = posted.json()
     assert FIXTURE_KEYS["contract_metered_usage_response"] <= set(usage)
@@ -367,8 +524,10 @@ def test_contract_usage_and_components(api: httpx.Client) -> None:
     assert api.get(f"/Contracts/{contract['Id']}/Usage").json() == []
     assert api.delete(f"/Contracts/{contract['Id']}/Usage/{usage['Id']}").status_code == 404
 
-    sub = api.post(f"/Contracts/{contract['Id']}/ComponentSubscriptions",
-                   json={"ComponentId": component["Id"], "Quantity": 3})  # fmt: skip
+    sub = api.post(
+        f"/Contracts/{contract['Id']}/ComponentSubscriptions",
+        json={"ComponentId": component["Id"], "Quantity": 3},
+    )
     assert sub.status_code == 201 and sub.json()["Quantity"] == 3
     subs = api.get(f"/Contracts/{contract['Id']}/Subscriptions").json()
     assert [s["Type"] for s in subs] == ["PlanVariant", "Component"]
@@ -403,9 +562,14 @@ def test_cancellation_preview_and_end(api: httpx.Client, app: SandboxApp, server
 def test_rated_items(api: httpx.Client) -> None:
     contract = new_contract(api)
     # specs/fixtures/billwerk/create_rated_item.json
-    body = {"Description": "the description", "PeriodEnd": "2014-09-19T08:18:51.907Z",
-            "PeriodStart": "2014-09-19T08:18:51.907Z", "PricePerUnit": 123.45, "Quantity": 2,
-            "TaxPolicyId": "tax-policy-id"}  # fmt: skip
+    body = {
+        "Description": "the description",
+        "PeriodEnd": "2014-09-19T08:18:51.907Z",
+        "PeriodStart": "2014-09-19T08:18:51.907Z",
+        "PricePerUnit": 123.45,
+        "Quantity": 2,
+        "TaxPolicyId": "tax-policy-id",
+    }
     created = api.post(f"/Contracts/{contract['Id']}/RatedItems", json=body)
     assert created.status_code == 201
     item = created.json()
@@ -428,7 +592,9 @@ def test_invoices_and_download(api: httpx.Client, app: SandboxApp) -> None:
     link = api.post(f"/Invoices/{invoice['Id']}/downloadLink").json()
     assert set(link) == {"Url"}
     pdf = httpx.get(link["Url"])  # the token in the URL is the authorization
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and pdf.content.rstrip().endswith(b"%%EOF")
+    assert (
+        pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and pdf.content.rstrip().endswith(b"%%EOF")
+    )
     app.clock.advance(11 * 60)
     assert httpx.get(link["Url"]).status_code == 404
 

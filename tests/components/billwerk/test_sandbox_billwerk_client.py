@@ -19,12 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
-
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 
 # Pinned: the client and the HTTP/auth libraries it calls (its own ranges are ^2 / ^1 / ^6).
 NPM_PACKAGES = ["billwerk@2.1.0", "node-fetch@2.7.0", "basic-auth-header@1.0.1", "qs@6.17.1"]
-NPM_DIR = Path(os.environ.get("SKIFF_TEST_NPM_DIR", Path.home() / ".cache" / "skiff-test-npm")) / "billwerk-2.1.0"
+NPM_DIR = (
+    Path(os.environ.get("SKIFF_TEST_NPM_DIR", Path.home() / ".cache" / "skiff-test-npm")) / "billwerk-2.1.0"
+)
 
 DRIVER = r"""
 const BillwerkAPI = require(process.env.BILLWERK_MODULE).default;
@@ -47,8 +48,9 @@ const scenarios = {
     out.planGroups = await api.getPlanGroups();
     out.plans = await api.getPlans();
     out.plan = await api.getPlan(out.plans[0].Id);
-    out.customer = await api.createCustomer({FirstName: 'Jane', LastName: 'Node', EmailAddress: 'jane@example.com',
-                                             Address: {Street: 'Example Street', City: 'Example City', Country: 'DE'}});
+    out.customer = await api.createCustomer({
+      FirstName: 'Jane', LastName: 'Node', EmailAddress: 'jane@example.com',
+      Address: {Street: 'Example Street', City: 'Example City', Country: 'DE'}});
     out.customerGot = await api.getCustomer(out.customer.Id);
     out.patched = await api.patchCustomer(out.customer.Id, {CompanyName: 'Node GmbH'});
     const variant = out.variants.find(v => !v.TrialPeriod);
@@ -195,7 +197,9 @@ def test_skip_cap_stops_the_client_at_1500(
     assert len(set(result["ids"])) == 1500
 
 
-def test_client_lifecycle(billwerk_module: Path, driver: Path, server: SandboxServer, app: SandboxApp) -> None:
+def test_client_lifecycle(
+    billwerk_module: Path, driver: Path, server: SandboxServer, app: SandboxApp
+) -> None:
     out = run_node(billwerk_module, driver, server, "lifecycle")
     assert {"Id", "PlanId", "FeePeriod"} <= set(out["variants"][0])
     assert out["plan"]["Id"] == out["plans"][0]["Id"]
