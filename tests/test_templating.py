@@ -1,5 +1,4 @@
 import pytest
-
 from skiff.errors import ConfigError
 from skiff.templating import compile_check, render, render_string
 

@@ -14,7 +14,7 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
@@ -662,4 +662,3 @@ class _RedactingAdapter(logging.LoggerAdapter[logging.Logger]):
             text = str(msg) % args if args else str(msg)
             text, kwargs = self.process(text, kwargs)
             self.logger.log(level, text, **kwargs)
-

@@ -51,13 +51,18 @@ class Message:
     @classmethod
     def from_dict(cls, data: Any) -> Message:
         """Accept a whole message (has ``body``) or a bare body."""
-        if isinstance(data, dict) and "body" in data and set(data) <= {
-            "id",
-            "body",
-            "attachments",
-            "headers",
-            "metadata",
-        }:
+        if (
+            isinstance(data, dict)
+            and "body" in data
+            and set(data)
+            <= {
+                "id",
+                "body",
+                "attachments",
+                "headers",
+                "metadata",
+            }
+        ):
             attachments = {
                 name: Attachment(
                     content_type=str(a.get("content-type", "application/octet-stream")),

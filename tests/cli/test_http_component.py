@@ -155,7 +155,13 @@ def test_429_is_absorbed_after_retry_after(api: tuple[str, dict[str, Any]]) -> N
 
 def test_pagination_and_emit_behaviours(api: tuple[str, dict[str, Any]]) -> None:
     url, _ = api
-    pagination = {"type": "page", "pageParam": "page", "sizeParam": "pageSize", "size": 3, "totalPagesPath": "totalPages"}
+    pagination = {
+        "type": "page",
+        "pageParam": "page",
+        "sizeParam": "pageSize",
+        "size": 3,
+        "totalPagesPath": "totalPages",
+    }
     body = {"path": "/pages", "pagination": pagination, "recordsPath": "records"}
     each = skiff("run", "http", "request", cfg={"baseUrl": url}, body=body)
     assert [json.loads(x)["id"] for x in each.stdout.splitlines()] == list(range(1, 8))

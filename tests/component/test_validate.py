@@ -3,7 +3,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from skiff.component import validate_component
 from skiff.component.validate import component_json_schema
 
@@ -122,7 +121,7 @@ def test_published_schema_matches_models() -> None:
     assert published == component_json_schema(), "run: skiff schema > schemas/component.schema.json"
 
 
-@pytest.mark.parametrize("path", sorted(REPO.glob("components/*/component.json")) + [REPO / "component.json"])
+@pytest.mark.parametrize("path", [*sorted(REPO.glob("components/*/component.json")), REPO / "component.json"])
 def test_component_json_validates_against_published_schema(path: Path) -> None:
     import jsonschema
 

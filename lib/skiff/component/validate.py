@@ -205,9 +205,7 @@ def _select_model_problems(label: str, data: dict[str, Any]) -> list[Problem]:
                 continue
             model = field.get("model")
             if isinstance(model, str) and model not in models:
-                problems.append(
-                    Problem(label, f"{pointer}/{_escape(fname)}/model", f"unknown select model {model!r}")
-                )
+                problems.append(Problem(label, f"{pointer}/{_escape(fname)}/model", f"unknown select model {model!r}"))
             if field.get("viewClass") in ("SelectView", "MultiSelectView") and not model:
                 problems.append(Problem(label, f"{pointer}/{_escape(fname)}", "a select field needs a 'model'"))
 
