@@ -132,9 +132,7 @@ def invalid(message: str) -> Fail:
 
 def model_error(detail: str) -> Fail:
     """ASP.NET Web API's answer when a parameter cannot be bound (e.g. ``/orders/abc``)."""
-    return Fail(
-        JSONResponse({"Message": "The request is invalid.", "MessageDetail": detail}, status_code=400)
-    )
+    return Fail(JSONResponse({"Message": "The request is invalid.", "MessageDetail": detail}, status_code=400))
 
 
 def aspnet_message(status: int, message: str) -> Response:
@@ -287,9 +285,7 @@ class BillbeeSandbox:
             return self._unauthorized("The API key in header X-Billbee-Api-Key is missing or invalid.")
         if not check_basic(request, self.username, self.password):
             if basic_credentials(request) is None:
-                return self._unauthorized(
-                    "Basic authentication with the Billbee user and API password is missing."
-                )
+                return self._unauthorized("Basic authentication with the Billbee user and API password is missing.")
             return self._unauthorized("The Billbee user name or API password is invalid.")
         return None
 
@@ -306,9 +302,7 @@ class BillbeeSandbox:
             window.per_seconds, f"{window.per_seconds:g} Seconds"
         )
         message = f"API calls quota exceeded! maximum admitted {window.requests} per {period}."
-        return JSONResponse(
-            message, status_code=429, headers={"Retry-After": SlidingWindow.retry_after_header(wait)}
-        )
+        return JSONResponse(message, status_code=429, headers={"Retry-After": SlidingWindow.retry_after_header(wait)})
 
     def _throttle(self, operation_id: str) -> Response | None:
         user_key = (self.api_key, self.username)
@@ -821,9 +815,7 @@ class BillbeeSandbox:
             return envelope_page(self.data.events.list(keep), page, size)
 
         # ---------------------------------------------------------- orders: lists
-        def order_filter(
-            request: Request, date_field: str, low_name: str, high_name: str
-        ) -> Callable[[Record], bool]:
+        def order_filter(request: Request, date_field: str, low_name: str, high_name: str) -> Callable[[Record], bool]:
             low, high = self.q_date(request, low_name), self.q_date(request, high_name)
             modified_low = self.q_date(request, "modifiedAtMin")
             modified_high = self.q_date(request, "modifiedAtMax")
@@ -945,9 +937,7 @@ class BillbeeSandbox:
             name = f"deliverynote-{order['BillBeeOrderId']}.pdf"
             result = dict(note, PdfDownloadUrl=self.file_url(request, name))
             if include_pdf:
-                result["PDFData"] = fake_pdf(
-                    f"Lieferschein {note['DeliveryNoteNumber']} {order['OrderNumber']}"
-                )
+                result["PDFData"] = fake_pdf(f"Lieferschein {note['DeliveryNoteNumber']} {order['OrderNumber']}")
             return envelope(result)
 
         @op("POST", "/orders/CreateInvoice/{id}", "OrderApi_CreateInvoice")
@@ -1015,9 +1005,7 @@ class BillbeeSandbox:
             if shop is None:
                 raise fail(400, 10, f"The shop id {shop_id} is not valid for this account.")
             external = body.get("Id")
-            if external and self.data.orders.first(
-                lambda o: o["Id"] == external and o["ApiAccountId"] == shop["Id"]
-            ):
+            if external and self.data.orders.first(lambda o: o["Id"] == external and o["ApiAccountId"] == shop["Id"]):
                 raise fail(400, 9, f"An order with the id '{external}' already exists in this shop.")
             order: Record = {k: None for k in ORDER_KEYS}
             order.update({k: v for k, v in body.items() if k in order})
@@ -1639,12 +1627,8 @@ class BillbeeSandbox:
             images_in = body.get("Images") or []
             _check_type("Images", images_in, "list")
             models = [image_payload(m, require_url=True) for m in images_in]
-            known = [
-                k for k in PRODUCT_KEYS if k not in ("Id", "Images", "Stocks", "CustomFields", "Sources")
-            ]
-            changes = product_changes(
-                {k: v for k, v in body.items() if k.lower() in {x.lower() for x in known}}, known
-            )
+            known = [k for k in PRODUCT_KEYS if k not in ("Id", "Images", "Stocks", "CustomFields", "Sources")]
+            changes = product_changes({k: v for k, v in body.items() if k.lower() in {x.lower() for x in known}}, known)
             record: Record = {k: None for k in PRODUCT_KEYS}
             record.update(
                 {
@@ -1778,9 +1762,7 @@ class BillbeeSandbox:
                 raise invalid(f"Product {body['ProductId']} is not offered by {provider['name']}.")
             self.check_order_usable(order)
             now = self.now()
-            shipment = self.data.make_shipment(
-                order, now, provider_id=provider["id"], product_id=body["ProductId"]
-            )
+            shipment = self.data.make_shipment(order, now, provider_id=provider["id"], product_id=body["ProductId"])
             self.data.make_event(now, 18, order["BillBeeOrderId"])
             if body.get("ChangeStateToSend") and order["State"] != 4:
                 order["State"] = 4
@@ -1932,9 +1914,7 @@ class BillbeeSandbox:
             existing = webhook(request.path_params["id"])
             body = await webhook_body(request)
             if body.get("Id") is not None and str(body["Id"]).lower() != str(existing["Id"]).lower():
-                raise Fail(
-                    aspnet_message(400, "The WebHook ID in the body does not match the ID in the URI.")
-                )
+                raise Fail(aspnet_message(400, "The WebHook ID in the body does not match the ID in the URI."))
             existing.update(webhook_payload(body))
             return JSONResponse(existing)
 
@@ -1998,9 +1978,7 @@ class BillbeeSandbox:
             for _ in range(count):
                 order = app.rng.choice(orders) if orders else None
                 type_id = app.rng.choice([0, 13, 15, 55])
-                out.append(
-                    self.data.make_event(self.now(), type_id, order["BillBeeOrderId"] if order else None)
-                )
+                out.append(self.data.make_event(self.now(), type_id, order["BillBeeOrderId"] if order else None))
             return out
 
 

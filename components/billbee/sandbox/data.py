@@ -715,12 +715,8 @@ class BillbeeData:
             (100000000132973, "Gutschrift", 5),
         ]:
             self.layouts.insert({"Id": layout_id, "Name": name, "Type": kind})
-        self.cloud_storages.insert(
-            {"Id": 1, "Name": "GDrive", "Type": "GoogleDriveStorage", "UsedAsPrinter": True}
-        )
-        self.cloud_storages.insert(
-            {"Id": 2, "Name": "Dropbox", "Type": "DropboxStorage", "UsedAsPrinter": False}
-        )
+        self.cloud_storages.insert({"Id": 1, "Name": "GDrive", "Type": "GoogleDriveStorage", "UsedAsPrinter": True})
+        self.cloud_storages.insert({"Id": 2, "Name": "Dropbox", "Type": "DropboxStorage", "UsedAsPrinter": False})
         self.providers.insert(
             {
                 "id": 100000000022240,
@@ -747,9 +743,7 @@ class BillbeeData:
                 "IsNullable": True,
             }
         )
-        self.custom_fields.insert(
-            {"Id": None, "Name": "Material", "Configuration": {}, "Type": 0, "IsNullable": True}
-        )
+        self.custom_fields.insert({"Id": None, "Name": "Material", "Configuration": {}, "Type": 0, "IsNullable": True})
         self.custom_fields.insert(
             {"Id": None, "Name": "Bio-zertifiziert", "Configuration": {}, "Type": 2, "IsNullable": False}
         )
@@ -941,9 +935,7 @@ class BillbeeData:
             )
         return product
 
-    def add_image(
-        self, product: Record, url: str, *, is_default: bool = False, position: int | None = None
-    ) -> Record:
+    def add_image(self, product: Record, url: str, *, is_default: bool = False, position: int | None = None) -> Record:
         image = self.images.insert(
             {
                 "Url": url,
@@ -1174,9 +1166,7 @@ class BillbeeData:
                 }
             )
         if history:
-            order["History"].append(
-                self._history(created, "Auftrag importiert", "Der Auftrag wurde eingelesen", 0)
-            )
+            order["History"].append(self._history(created, "Auftrag importiert", "Der Auftrag wurde eingelesen", 0))
             if paid:
                 order["History"].append(self._history(paid, "Zahlung erhalten", "Zahlung verbucht", 13))
         return order
@@ -1263,9 +1253,7 @@ class BillbeeData:
                 "TrackingUrl": f"https://tracking.example.com/{provider['name'].lower()}/{tracking}",
                 "ShippingProviderId": provider["id"],
                 "ShippingProviderProductId": product["id"],
-                "ShippingCarrier": carrier
-                if carrier is not None
-                else (2 if provider["name"] == "DHL" else 4),
+                "ShippingCarrier": carrier if carrier is not None else (2 if provider["name"] == "DHL" else 4),
                 "ShipmentType": shipment_type,
             }
         )
@@ -1303,8 +1291,7 @@ class BillbeeData:
         # Orders end 8 days before BASE so payments and shipments (up to 5 days later) stay before it.
         span = (BASE - start).total_seconds() - 8 * 86400
         created_times = sorted(
-            start + timedelta(seconds=rng.uniform(0, span), milliseconds=rng.randint(0, 999))
-            for _ in range(orders)
+            start + timedelta(seconds=rng.uniform(0, span), milliseconds=rng.randint(0, 999)) for _ in range(orders)
         )
         pending: list[tuple[datetime, int, int | None]] = []  # events, inserted in time order below
         shipments: list[tuple[datetime, Record]] = []

@@ -203,9 +203,7 @@ _CONTACT_DATA = {
 }
 
 
-def _template(
-    fields: dict[str, str], head: dict[str, Any], tail: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def _template(fields: dict[str, str], head: dict[str, Any], tail: dict[str, Any] | None = None) -> dict[str, Any]:
     record = dict(head)
     for name, kind in fields.items():
         if name not in record:
@@ -435,9 +433,7 @@ def _document_resources(kind: DocKind) -> list[Resource]:
     else:
         template.update({"validity_date": None, "validity_days": 14})
     template.update({"free_text_id": None, "template_id": None, "customfield": "", "updated": None})
-    filters_exact = ("client_id", "contact_id", "customfield") + (
-        ("payment_type",) if kind is INVOICE else ()
-    )
+    filters_exact = ("client_id", "contact_id", "customfield") + (("payment_type",) if kind is INVOICE else ())
     document = Resource(
         f"{name}s",
         name,
@@ -582,9 +578,7 @@ class Billomat:
     # ---------------------------------------------------------- tables
 
     def table(self, plural: str) -> Table:
-        return self.app.store.table(
-            plural, created_field="created", modified_field="updated", timestamp=_timestamp
-        )
+        return self.app.store.table(plural, created_field="created", modified_field="updated", timestamp=_timestamp)
 
     def now(self) -> datetime:
         return self.app.clock.now()
@@ -694,8 +688,7 @@ class Billomat:
             if values.get(name) is not None and self.table(ref).get(values[name]) is None:
                 raise BillomatError(
                     400,
-                    f"{self.resources[ref].singular.replace('-', ' ').capitalize()} "
-                    f"with id {values[name]} not found",
+                    f"{self.resources[ref].singular.replace('-', ' ').capitalize()} with id {values[name]} not found",
                 )
         return values
 
@@ -748,9 +741,7 @@ class Billomat:
         predicates: list[Callable[[Record], bool]] = []
         params = request.query_params
         if params.get("invoice_id"):
-            invoice = (
-                self.table("invoices").get(params["invoice_id"]) if params["invoice_id"].isdigit() else None
-            )
+            invoice = self.table("invoices").get(params["invoice_id"]) if params["invoice_id"].isdigit() else None
             owner = invoice["client_id"] if invoice else None
             predicates.append(lambda r: r["id"] == owner)
         for key, value in params.multi_items():
@@ -781,9 +772,7 @@ class Billomat:
         if params.get("article_id"):
             name = resource.singular
             wanted = params["article_id"].strip()
-            docs = {
-                i[f"{name}_id"] for i in self.table(f"{name}-items") if str(i.get("article_id")) == wanted
-            }
+            docs = {i[f"{name}_id"] for i in self.table(f"{name}-items") if str(i.get("article_id")) == wanted}
             predicates.append(lambda r: r["id"] in docs)
         return predicates
 
@@ -824,9 +813,7 @@ class Billomat:
         for name in resource.required:
             if merged.get(name) in (None, ""):
                 raise BillomatError(400, f"Missing required field: {name}")
-        if resource.plural == "clients" and not any(
-            merged.get(k) for k in ("name", "first_name", "last_name")
-        ):
+        if resource.plural == "clients" and not any(merged.get(k) for k in ("name", "first_name", "last_name")):
             raise BillomatError(400, "A client needs a name or a first or last name")
         if resource.document is None and resource.plural.endswith("-items"):
             doc_kind = resource.plural[: -len("-items")]
@@ -836,9 +823,7 @@ class Billomat:
     def _require_draft(self, document: Record | None, kind: str) -> None:
         if document is not None and document["status"] != DRAFT:
             label = kind.capitalize()
-            raise BillomatError(
-                400, f"{label} is not a draft (status {document['status']}) and cannot be edited"
-            )
+            raise BillomatError(400, f"{label} is not a draft (status {document['status']}) and cannot be edited")
 
     def insert(self, resource: Resource, values: dict[str, Any], **extra: Any) -> Record:
         record: Record = {k: (list(v) if isinstance(v, list) else v) for k, v in resource.template.items()}
@@ -859,7 +844,7 @@ class Billomat:
             record["type"], record["name"] = (prop or {}).get("type", ""), (prop or {}).get("name", "")
         table.insert(record)
         if resource.plural.endswith("-items") and resource.document is None:
-            self._recalculate(resource.plural[: -len("-items")], record[resource.required[0]])
+            self._recalculate(resource.plural[: -len("-items")], record[resource.required[0]], touch=True)
         return record
 
     async def update(self, resource: Resource, record: Record, request: Request, fmt: Format) -> Response:
@@ -876,18 +861,14 @@ class Billomat:
         if resource.plural in ("clients", "articles"):
             record["client_number" if resource.plural == "clients" else "article_number"] = _number(record)
         if resource.plural.endswith("-items") and resource.document is None:
-            self._recalculate(resource.plural[: -len("-items")], record[resource.required[0]])
+            self._recalculate(resource.plural[: -len("-items")], record[resource.required[0]], touch=True)
         if resource.document is not None:
             self._recalculate(resource.singular, record["id"])
         return render(record_body(resource.singular, record, fmt))
 
     def delete(self, resource: Resource, record: Record) -> Response:
         kind = resource.document
-        if (
-            kind is not None
-            and kind.delete_statuses is not None
-            and record["status"] not in kind.delete_statuses
-        ):
+        if kind is not None and kind.delete_statuses is not None and record["status"] not in kind.delete_statuses:
             raise BillomatError(400, f"{kind.label} has status {record['status']} and cannot be deleted")
         if resource.plural == "clients":
             for doc in DOC_KINDS:
@@ -909,12 +890,10 @@ class Billomat:
                     table.delete(row["id"])
         if resource.plural.endswith("-items") and resource.document is None:
             doc_kind = resource.plural[: -len("-items")]
-            self._recalculate(doc_kind, record[f"{doc_kind}_id"])
+            self._recalculate(doc_kind, record[f"{doc_kind}_id"], touch=True)
         return Response(b"", 200)
 
-    async def customfield(
-        self, resource: Resource, record: Record, request: Request, fmt: Format
-    ) -> Response:
+    async def customfield(self, resource: Resource, record: Record, request: Request, fmt: Format) -> Response:
         if request.method == "PUT":
             data = await self._body(request, resource.singular)
             value = _coerce("customfield", "str", data.get("customfield", ""))
@@ -931,9 +910,7 @@ class Billomat:
         if contact_id is not None:
             contact = self.table("contacts").get(contact_id)
             if contact is None or contact["client_id"] != client_id:
-                raise BillomatError(
-                    400, f"Contact with id {contact_id} does not belong to client {client_id}"
-                )
+                raise BillomatError(400, f"Contact with id {contact_id} does not belong to client {client_id}")
 
     def _create_document(self, resource: Resource, data: dict[str, Any]) -> Record:
         kind = resource.document
@@ -948,9 +925,7 @@ class Billomat:
         for raw in _as_list(raw_items):
             if not isinstance(raw, dict):
                 raise BillomatError(400, f"Invalid {kind.name}-item")
-            items.append(
-                self._values(item_resource, {k: v for k, v in raw.items() if k != f"{kind.name}_id"})
-            )
+            items.append(self._values(item_resource, {k: v for k, v in raw.items() if k != f"{kind.name}_id"}))
         # Everything is valid: only now touch the store.
         return self.insert_document(kind, values, items)
 
@@ -974,14 +949,12 @@ class Billomat:
         if kind is INVOICE:
             days = int(record.get("due_days") or 0) if record.get("due_days") is not None else 14
             record["due_date"] = (
-                record.get("due_date")
-                or (date.fromisoformat(record["date"]) + timedelta(days=days)).isoformat()
+                record.get("due_date") or (date.fromisoformat(record["date"]) + timedelta(days=days)).isoformat()
             )
         if kind is OFFER:
             days = int(record.get("validity_days") or 0) if record.get("validity_days") is not None else 14
             record["validity_date"] = (
-                record.get("validity_date")
-                or (date.fromisoformat(record["date"]) + timedelta(days=days)).isoformat()
+                record.get("validity_date") or (date.fromisoformat(record["date"]) + timedelta(days=days)).isoformat()
             )
         table.insert(record)
         digest = hashlib.sha1(f"{kind.name}{record['id']}".encode()).hexdigest()[:15]
@@ -1000,11 +973,16 @@ class Billomat:
         self._recalculate(kind.name, record["id"])
         return record
 
-    def _recalculate(self, kind_name: str, doc_id: Any) -> None:
-        """Item and document totals and the tax summary, from the items (NET or GROSS prices)."""
+    def _recalculate(self, kind_name: str, doc_id: Any, *, touch: bool = False) -> None:
+        """Item and document totals and the tax summary, from the items (NET or GROSS prices).
+
+        ``touch``: an item changed through the API, so the document counts as updated too.
+        """
         document = self.table(f"{kind_name}s").get(doc_id)
         if document is None:
             return
+        if touch:
+            self.table(f"{kind_name}s").touch(document)
         gross_prices = document.get("net_gross") == "GROSS"
         net_total = 0.0
         taxes: dict[tuple[str, float], float] = {}
@@ -1045,9 +1023,7 @@ class Billomat:
             }
         )
         if "open_amount" in document:
-            document["open_amount"] = _money(
-                document["total_gross"] - float(document.get("paid_amount") or 0)
-            )
+            document["open_amount"] = _money(document["total_gross"] - float(document.get("paid_amount") or 0))
 
     async def document_command(
         self, resource: Resource, record: Record, command: str, request: Request, fmt: Format
@@ -1253,9 +1229,7 @@ class Billomat:
             "due_days": 14,
             "note": rng.choice(["", "", "Stammkunde", "Zahlt per SEPA"]),
         }
-        return self.insert(
-            self.resources["clients"], values, created=_timestamp(when), updated=_timestamp(when)
-        )
+        return self.insert(self.resources["clients"], values, created=_timestamp(when), updated=_timestamp(when))
 
     def seed_contact(self, rng: random.Random, client: Record, when: datetime) -> Record:
         first, last = person(rng)
@@ -1270,9 +1244,7 @@ class Billomat:
             "email": f"{first}.{last}@example.org".lower().replace("ü", "ue"),
             "label": rng.choice(["Buchhaltung", "Einkauf", "Geschäftsführung"]),
         }
-        return self.insert(
-            self.resources["contacts"], values, created=_timestamp(when), updated=_timestamp(when)
-        )
+        return self.insert(self.resources["contacts"], values, created=_timestamp(when), updated=_timestamp(when))
 
     def seed_article(self, rng: random.Random, when: datetime) -> Record:
         count = len(self.table("articles"))
@@ -1286,9 +1258,7 @@ class Billomat:
             "tax_id": 1,
             "purchase_price": round(price * 0.6, 2),
         }
-        return self.insert(
-            self.resources["articles"], values, created=_timestamp(when), updated=_timestamp(when)
-        )
+        return self.insert(self.resources["articles"], values, created=_timestamp(when), updated=_timestamp(when))
 
     def seed_document(
         self,
@@ -1425,8 +1395,7 @@ def create_app(
         return JSONResponse(
             {
                 "errors": {
-                    "error": f"Maximum number of requests ({window.describe()}) reached. "
-                    f"Try again in {wait} seconds."
+                    "error": f"Maximum number of requests ({window.describe()}) reached. Try again in {wait} seconds."
                 }
             },
             429,

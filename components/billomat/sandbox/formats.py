@@ -154,9 +154,7 @@ def list_body(
 
 def render(body: tuple[str, str], status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     text, media_type = body
-    return Response(
-        text.encode("utf-8"), status_code=status, headers=dict(headers or {}), media_type=media_type
-    )
+    return Response(text.encode("utf-8"), status_code=status, headers=dict(headers or {}), media_type=media_type)
 
 
 def error_body(messages: list[str], fmt: Format) -> tuple[str, str]:

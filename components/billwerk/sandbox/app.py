@@ -236,9 +236,7 @@ class Billwerk:
         ok_id = creds is not None and secure_equals(creds[0], self.client_id)
         ok_secret = creds is not None and secure_equals(creds[1], self.client_secret)
         if not (ok_id and ok_secret):
-            return JSONResponse(
-                {"error": "invalid_client"}, 401, {"WWW-Authenticate": 'Basic realm="billwerk"'}
-            )
+            return JSONResponse({"error": "invalid_client"}, 401, {"WWW-Authenticate": 'Basic realm="billwerk"'})
         if form.get("grant_type") != "client_credentials":
             return JSONResponse({"error": "unsupported_grant_type"}, 400)
         now = self.now()
@@ -282,9 +280,7 @@ class Billwerk:
                         )
                     ids = [s for p, s in zip(pattern, low, strict=True) if p == "*"]
                     return await handler(request, ids)
-            raise BillwerkError(
-                404, f"No HTTP resource was found that matches the request URI '{request.url}'."
-            )
+            raise BillwerkError(404, f"No HTTP resource was found that matches the request URI '{request.url}'.")
         except BillwerkError as exc:
             return exc.response()
 
@@ -600,9 +596,7 @@ class Billwerk:
             last = add_months(last, months)
         following = add_months(last, months) if last <= now else normal_start
         rng = self.app.rng
-        reference = "-".join(
-            "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(4)) for _ in range(2)
-        )
+        reference = "-".join("".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(4)) for _ in range(2))
         contract: Record = {
             "Balance": 0,
             "BilledUntil": ts(following),
@@ -733,9 +727,7 @@ class Billwerk:
             invalid.add("EndDate", "EndDate must not be before StartDate.")
         invalid.check()
         self._require_running(contract)
-        record = self._component_subscription(
-            contract, component_id, quantity, start or self.now(), end, memo
-        )
+        record = self._component_subscription(contract, component_id, quantity, start or self.now(), end, memo)
         return JSONResponse(_out(record), 201)
 
     async def contract_subscriptions(self, request: Request, ids: list[str]) -> Response:
@@ -945,9 +937,7 @@ class Billwerk:
             if not isinstance(item, dict):
                 invalid.add(where, "A component subscription must be an object.")
                 continue
-            component_id = _text(
-                item.get("ComponentId"), f"{where}.ComponentId", invalid, required=True
-            ).lower()
+            component_id = _text(item.get("ComponentId"), f"{where}.ComponentId", invalid, required=True).lower()
             component = self.table("components").get(component_id) if component_id else None
             if component_id and component is None:
                 invalid.add(f"{where}.ComponentId", f"Component {component_id} does not exist.")
@@ -1017,9 +1007,7 @@ class Billwerk:
     def _order(self, ids: list[str]) -> Record:
         order = self._get("orders", ids[0], "Order")
         if order["Status"] != "InProgress":
-            raise BillwerkError(
-                400, f"Order {order['Id']} cannot be processed: its status is {order['Status']}."
-            )
+            raise BillwerkError(400, f"Order {order['Id']} cannot be processed: its status is {order['Status']}.")
         return order
 
     def fulfil(self, order: Record, payment: dict[str, Any] | None, when: datetime | None = None) -> Record:
@@ -1067,9 +1055,7 @@ class Billwerk:
         order = self._order(ids)
         bearer = body.get("Bearer") or body.get("PaymentBearer")
         if bearer is not None and not isinstance(bearer, dict):
-            raise BillwerkError(
-                422, "The request is invalid.", {"Bearer": ["The Bearer field must be an object."]}
-            )
+            raise BillwerkError(422, "The request is invalid.", {"Bearer": ["The Bearer field must be an object."]})
         contract = self.fulfil(order, bearer)
         return JSONResponse(_out(contract))
 
@@ -1140,9 +1126,7 @@ class Billwerk:
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 
-    def insert_draft(
-        self, contract: Record, customer: Record, when: datetime, items: list[dict[str, Any]]
-    ) -> Record:
+    def insert_draft(self, contract: Record, customer: Record, when: datetime, items: list[dict[str, Any]]) -> Record:
         net = money(sum(i["TotalNet"] for i in items))
         vat = money(net * VAT_PERCENT / 100)
         draft: Record = {
@@ -1388,17 +1372,13 @@ class Billwerk:
             return [self.insert_order(c, app.rng.choice(variants), 1, [], None) for c in customers(count)]
 
         def invoices(count: int) -> list[Record]:
-            running = [
-                c for c in self.table("contracts").list() if c["LifecycleStatus"] != "Ended"
-            ] or contracts(1)
+            running = [c for c in self.table("contracts").list() if c["LifecycleStatus"] != "Ended"] or contracts(1)
             out = []
             for _ in range(count):
                 contract = app.rng.choice(running)
                 customer = self.table("customers").get(contract["CustomerId"]) or {}
                 variant = self.table("planvariants").get(contract["PlanVariantId"]) or {}
-                out.append(
-                    self.insert_invoice(contract, customer, self.now(), float(variant.get("RecurringFee", 0)))
-                )
+                out.append(self.insert_invoice(contract, customer, self.now(), float(variant.get("RecurringFee", 0))))
             return out
 
         for name, fn in (
@@ -1413,18 +1393,6 @@ class Billwerk:
 def _sub_name(customer: Record) -> str:
     person = f"{customer.get('FirstName') or ''} {customer.get('LastName') or ''}".strip()
     return person if customer.get("CompanyName") else ""
-
-
-def _add_unprefixed_route(
-    app: SandboxApp, path: str, handler: Callable[[Request], Awaitable[Response]], methods: list[str]
-) -> None:
-    # The token endpoint lives at the host root, outside PREFIX; SandboxApp.add_route always prefixes.
-    prefix = app.prefix
-    app.prefix = ""
-    try:
-        app.add_route(path, handler, methods)
-    finally:
-        app.prefix = prefix
 
 
 def create_app(
@@ -1488,8 +1456,9 @@ def create_app(
     )
     app.default_credentials = {"clientId": client_id, "clientSecret": client_secret}
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    _add_unprefixed_route(app, TOKEN_PATH, sandbox.token, ["POST"])
-    _add_unprefixed_route(app, TOKEN_PATH + "/", sandbox.token, ["POST"])
+    # The token endpoint lives at the host root, outside PREFIX.
+    app.add_route(TOKEN_PATH, sandbox.token, ["POST"], prefixed=False)
+    app.add_route(TOKEN_PATH + "/", sandbox.token, ["POST"], prefixed=False)
     app.add_route("/{path:path}", sandbox.handle, methods)
     sandbox.register_seeders()
     return app

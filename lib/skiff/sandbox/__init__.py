@@ -54,6 +54,14 @@ and take "now" from ``app.clock`` (tests advance or freeze it). Helper modules n
 ``app.py`` may be imported relatively (``from .data import ...``): ``load_sandbox`` imports
 the folder as a package. Run one with ``serve(load_sandbox("acme"))`` (a context manager with
 ``.url``, ``.base_url``, ``.port``, ``.stop()``).
+
+Also useful: ``app.set_populate(fn)`` when the seeding function needs objects built after the
+app; ``app.add_route(path, handler, methods, prefixed=False)`` for URLs outside the vendor
+prefix (e.g. document downloads); ``app.on_reset(fn)`` for extra state; ``query_list(request,
+"state")`` reads ``state``, ``state[]`` and ``state[0]`` alike; faults are ``latency_ms``,
+``error_rate`` (with ``error_statuses``), ``drop_rate`` (socket closed, no response; needs
+``serve``), ``burst_429`` (+ ``retry_after``) and ``paths`` (a regex); a test may replace a
+``SlidingWindow``'s ``now`` to stop depending on real time.
 """
 
 from __future__ import annotations

@@ -86,9 +86,7 @@ class SandboxApp:
         self._rate_limited = rate_limited or _default_rate_limited
         self._server_error = server_error or _default_server_error
         self._started = time.monotonic()
-        self._starlette = Starlette(
-            routes=self._admin_routes(), exception_handlers=dict(exception_handlers or {})
-        )
+        self._starlette = Starlette(routes=self._admin_routes(), exception_handlers=dict(exception_handlers or {}))
         if populate is not None:
             populate(self)
 

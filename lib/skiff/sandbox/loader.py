@@ -70,9 +70,7 @@ def import_sandbox_module(name_or_path: str | os.PathLike[str]) -> ModuleType:
     if package not in sys.modules:
         init = folder / "__init__.py"
         if init.is_file():
-            pkg_spec = importlib.util.spec_from_file_location(
-                package, init, submodule_search_locations=[str(folder)]
-            )
+            pkg_spec = importlib.util.spec_from_file_location(package, init, submodule_search_locations=[str(folder)])
             if pkg_spec is None or pkg_spec.loader is None:
                 raise ImportError(f"cannot import sandbox package from {folder}")
             pkg = importlib.util.module_from_spec(pkg_spec)

@@ -20,9 +20,7 @@ class SlidingWindow:
     ``now`` (seconds, monotonic) may be replaced by tests that must not depend on real timing.
     """
 
-    def __init__(
-        self, requests: int, per_seconds: float, *, now: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, requests: int, per_seconds: float, *, now: Callable[[], float] = time.monotonic) -> None:
         if requests < 1 or per_seconds <= 0:
             raise ValueError("requests must be >= 1 and per_seconds > 0")
         self.requests = requests

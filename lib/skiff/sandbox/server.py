@@ -88,8 +88,6 @@ class SandboxServer:
         self.stop()
 
 
-def serve(
-    app: SandboxApp, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning"
-) -> SandboxServer:
+def serve(app: SandboxApp, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning") -> SandboxServer:
     """Start ``app`` on ``host:port`` (0: a free port) and return once it accepts connections."""
     return SandboxServer(app, host, port, log_level=log_level).start()

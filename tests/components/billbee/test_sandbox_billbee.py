@@ -95,9 +95,9 @@ def test_request_log_masks_credentials(client: httpx.Client, admin: httpx.Client
     log = admin.get("/_sandbox/requests").json()["requests"]
     assert log[-1]["headers"]["x-billbee-api-key"] == "***"
     assert log[-1]["headers"]["authorization"] == "Basic ***"
-    assert KEY not in json.dumps(log) and base64.b64encode(
-        f"{USER}:{PASSWORD}".encode()
-    ).decode() not in json.dumps(log)
+    assert KEY not in json.dumps(log) and base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode() not in json.dumps(
+        log
+    )
 
 
 # ---------------------------------------------------------------- errors and paging
@@ -137,12 +137,7 @@ def test_paging_bounds(client: httpx.Client) -> None:
 
 def test_paths_and_query_names_are_case_insensitive(client: httpx.Client) -> None:
     assert client.get("/ORDERS/patchablefields").json()["ErrorCode"] == 0
-    assert (
-        client.get(client.base_url.join("/API/V1/Orders"), params={"PAGESIZE": 3}).json()["Paging"][
-            "PageSize"
-        ]
-        == 3
-    )
+    assert client.get(client.base_url.join("/API/V1/Orders"), params={"PAGESIZE": 3}).json()["Paging"]["PageSize"] == 3
 
 
 def test_orders_ascending_and_filters(client: httpx.Client, app: SandboxApp) -> None:
@@ -162,9 +157,7 @@ def test_orders_ascending_and_filters(client: httpx.Client, app: SandboxApp) -> 
     excluded = orders(client, tag="Express", excludeTags="true", pageSize=250)["Data"]
     assert len(excluded) + len(tagged) == 250
     shop = app.store.table("orders").list()[0]["Seller"]["BillbeeShopId"]
-    assert all(
-        o["Seller"]["BillbeeShopId"] == shop for o in orders(client, shopId=shop, pageSize=250)["Data"]
-    )
+    assert all(o["Seller"]["BillbeeShopId"] == shop for o in orders(client, shopId=shop, pageSize=250)["Data"])
     middle = ids[100]
     assert orders(client, minimumBillBeeOrderId=middle)["Paging"]["TotalRows"] == 150
     created = [o["CreatedAt"] for o in orders(client, pageSize=250)["Data"]]
@@ -276,9 +269,7 @@ def snapshot(app: SandboxApp) -> str:
         ("POST", "/search", {"Term": ""}),
     ],
 )
-def test_bad_requests_change_nothing(
-    client: httpx.Client, app: SandboxApp, method: str, path: str, body: Any
-) -> None:
+def test_bad_requests_change_nothing(client: httpx.Client, app: SandboxApp, method: str, path: str, body: Any) -> None:
     order = app.store.table("orders").list()[0]
     customer = app.store.table("customers").list()[0]
     before = snapshot(app)
@@ -309,9 +300,7 @@ def test_seeded_orders_are_seen_by_polling(client: httpx.Client, admin: httpx.Cl
     assert len(orders(client, modifiedAtMin="2030-01-01T00:00:00Z")["Data"]) == 3
     old = orders(client, pageSize=1)["Data"][0]
     admin.put("/_sandbox/clock", json={"advance": 60})
-    assert (
-        client.put(f"/orders/{old['BillBeeOrderId']}/orderstate", json={"NewStateId": 8}).status_code == 200
-    )
+    assert client.put(f"/orders/{old['BillBeeOrderId']}/orderstate", json={"NewStateId": 8}).status_code == 200
     admin.put("/_sandbox/clock", json={"advance": 60})
     client.post(f"/orders/{seeded['ids'][0]}/tags", json={"Tags": ["Neu"]})
     changed = orders(client, modifiedAtMin="2030-01-01T00:00:30Z")["Data"]
@@ -347,14 +336,10 @@ def test_tags_semantics(client: httpx.Client, app: SandboxApp) -> None:
 
 
 def test_invoice_document_and_download(client: httpx.Client, app: SandboxApp) -> None:
-    order = app.store.table("orders").list(lambda o: o["InvoiceNumber"] is None and o["State"] not in (6, 8))[
-        0
-    ]
+    order = app.store.table("orders").list(lambda o: o["InvoiceNumber"] is None and o["State"] not in (6, 8))[0]
     before = order["LastModifiedAt"]
     app.clock.advance(5)
-    result = client.post(
-        f"/orders/CreateInvoice/{order['BillBeeOrderId']}", params={"includeInvoicePdf": "true"}
-    )
+    result = client.post(f"/orders/CreateInvoice/{order['BillBeeOrderId']}", params={"includeInvoicePdf": "true"})
     data = result.json()["Data"]
     assert data["InvoiceNumber"].startswith("RE-") and base64.b64decode(data["PDFData"]).startswith(b"%PDF")
     assert order["LastModifiedAt"] > before
@@ -370,14 +355,9 @@ def test_invoice_document_and_download(client: httpx.Client, app: SandboxApp) ->
 
 def test_stock_updates(client: httpx.Client, app: SandboxApp) -> None:
     product = app.store.table("products").list()[0]
-    result = client.post("/products/updatestock", json={"Sku": product["SKU"], "NewQuantity": 42}).json()[
-        "Data"
-    ]
+    result = client.post("/products/updatestock", json={"Sku": product["SKU"], "NewQuantity": 42}).json()["Data"]
     assert result["CurrentStock"] == 42 and result["Message"].endswith("to 42")
-    assert (
-        client.get(f"/products/{product['SKU']}", params={"lookupBy": "sku"}).json()["Data"]["StockCurrent"]
-        == 42
-    )
+    assert client.get(f"/products/{product['SKU']}", params={"lookupBy": "sku"}).json()["Data"]["StockCurrent"] == 42
     multiple = client.post(
         "/products/updatestockmultiple",
         json=[{"Sku": product["SKU"], "DeltaQuantity": -2}, {"Sku": "nope", "NewQuantity": 1}],
@@ -389,9 +369,7 @@ def test_stock_updates(client: httpx.Client, app: SandboxApp) -> None:
 def test_webhook_lifecycle(client: httpx.Client) -> None:
     hook = {"WebHookUri": "https://hooks.example.com/x", "Secret": "k" * 32, "Filters": ["Order.Created"]}
     created = client.post("/webhooks", json=hook).json()
-    assert (
-        created["Filters"] == ["order.created"] and created["IsPaused"] is False and len(created["Id"]) == 32
-    )
+    assert created["Filters"] == ["order.created"] and created["IsPaused"] is False and len(created["Id"]) == 32
     assert client.get(f"/webhooks/{created['Id']}").json() == created
     updated = client.put(f"/webhooks/{created['Id']}", json={**hook, "IsPaused": True}).json()
     assert updated["IsPaused"] is True

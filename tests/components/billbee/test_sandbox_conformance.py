@@ -76,11 +76,7 @@ def convert(schema: dict[str, Any], *, nullable: bool = False) -> dict[str, Any]
     """Swagger 2.0 schema -> JSON Schema with the nullability mapping described above."""
     if "$ref" in schema:
         out: dict[str, Any] = {"$ref": schema["$ref"]}
-    elif (
-        schema.get("type") == "object"
-        and not schema.get("properties")
-        and "additionalProperties" not in schema
-    ):
+    elif schema.get("type") == "object" and not schema.get("properties") and "additionalProperties" not in schema:
         out = {}  # System.Object
     else:
         out = {k: schema[k] for k in ("type", "enum", "required") if k in schema}
@@ -207,9 +203,7 @@ def cases(a: Account) -> dict[str, Case]:
         "CustomerAddresses_GetOne": {"path": {"id": a.address["Id"]}},
         "CustomerAddresses_Update": {"path": {"id": a.address["Id"]}, "json": ADDRESS},
         "Customer_GetAll": {"params": {"pageSize": 5}},
-        "Customer_Create": {
-            "json": {"Name": "Erika Mustermann", "Email": "erika@example.com", "Address": ADDRESS}
-        },
+        "Customer_Create": {"json": {"Name": "Erika Mustermann", "Email": "erika@example.com", "Address": ADDRESS}},
         "Customer_GetOne": {"path": {"id": a.customer["Id"]}},
         "Customer_Update": {
             "path": {"id": a.customer["Id"]},
@@ -227,9 +221,7 @@ def cases(a: Account) -> dict[str, Case]:
         "EnumApi_GetShopAccountType": {},
         "EnumApi_GetShipmentTypes": {},
         "EnumApi_GetOrderStates": {},
-        "EventApi_GetList": {
-            "params": {"minDate": "2023-01-01T00:00:00Z", "typeId": [0, 12], "pageSize": 20}
-        },
+        "EventApi_GetList": {"params": {"minDate": "2023-01-01T00:00:00Z", "typeId": [0, 12], "pageSize": 20}},
         "OrderApi_GetList": {
             "params": {
                 "modifiedAtMin": "2023-01-01T00:00:00Z",
@@ -297,9 +289,7 @@ def cases(a: Account) -> dict[str, Case]:
         "Article_GetStocks": {},
         "Article_UpdateStock": {"json": {"Sku": sku, "NewQuantity": 12, "Reason": "Inventur"}},
         "Article_GetReservedAmount": {"params": {"id": sku, "lookupBy": "sku"}},
-        "Article_UpdateStockMultiple": {
-            "json": [{"Sku": sku, "NewQuantity": 3}, {"Sku": "missing", "NewQuantity": 1}]
-        },
+        "Article_UpdateStockMultiple": {"json": [{"Sku": sku, "NewQuantity": 3}, {"Sku": "missing", "NewQuantity": 1}]},
         "Article_UpdateStockCode": {"json": {"Sku": sku, "StockCode": "A-1"}},
         "Article_GetArticle": {"path": {"id": a.product["Id"]}},
         "Article_DeleteArticle": {"path": {"id": a.last_product["Id"]}},
@@ -329,9 +319,7 @@ def cases(a: Account) -> dict[str, Case]:
             "path": {"productId": a.with_image["Id"], "imageId": a.image["Id"]},
             "json": {"Url": "https://images.example.com/changed.jpg", "Position": 2},
         },
-        "Article_DeleteImageFromProduct": {
-            "path": {"productId": a.with_image["Id"], "imageId": a.image["Id"]}
-        },
+        "Article_DeleteImageFromProduct": {"path": {"productId": a.with_image["Id"], "imageId": a.image["Id"]}},
         "Article_GetImage": {"path": {"imageId": a.image["Id"]}},
         "Article_DeleteImage": {"path": {"imageId": a.image["Id"]}},
         "Article_DeleteImages": {"json": [a.image["Id"], 1]},
@@ -494,9 +482,7 @@ def test_fixture_files_are_all_mapped() -> None:
 
 
 @pytest.mark.parametrize("fixture_name", sorted(FIXTURE_OPERATIONS))
-def test_fixture_shape(
-    fixture_name: str, spec: dict[str, Any], app: SandboxApp, client: httpx.Client
-) -> None:
+def test_fixture_shape(fixture_name: str, spec: dict[str, Any], app: SandboxApp, client: httpx.Client) -> None:
     """Same keys as the fixture at the top level and in the first record.
 
     The sandbox may add keys only where the PHP fixtures drop them: envelope keys that are null
@@ -524,8 +510,6 @@ def test_fixture_shape(
     documented = _data_properties(operation, spec)
     extra_keys = set(actual) - set(expected)
     if documented:
-        assert extra_keys <= documented, (
-            f"{fixture_name}: undocumented keys {sorted(extra_keys - documented)}"
-        )
+        assert extra_keys <= documented, f"{fixture_name}: undocumented keys {sorted(extra_keys - documented)}"
     elif fixture_name != "search_data_response.json":
         assert not extra_keys, f"{fixture_name}: keys not in the fixture {sorted(extra_keys)}"

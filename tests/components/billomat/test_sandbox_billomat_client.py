@@ -31,9 +31,7 @@ PIP_PACKAGES = [
     "certifi==2024.8.30",
     "tornado==4.2",
 ]
-PIP_DIR = (
-    Path(os.environ.get("SKIFF_TEST_PIP_DIR", Path.home() / ".cache" / "skiff-test-pip")) / "billomapy-2.5.3"
-)
+PIP_DIR = Path(os.environ.get("SKIFF_TEST_PIP_DIR", Path.home() / ".cache" / "skiff-test-pip")) / "billomapy-2.5.3"
 
 DRIVER = r"""
 import json
@@ -301,6 +299,4 @@ def test_rate_limit_hook(billomapy_path: Path, driver: Path) -> None:
     assert [("client" in r) for r in out] == [True, True, False, False]
     hit = out[2]
     assert hit["remaining"] == "0" and int(hit["reset"]) % 3600 == 0
-    assert hit["limited"]["errors"]["error"].startswith(
-        "Maximum number of requests (2 per 60 minutes) reached."
-    )
+    assert hit["limited"]["errors"]["error"].startswith("Maximum number of requests (2 per 60 minutes) reached.")

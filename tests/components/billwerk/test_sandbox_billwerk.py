@@ -202,9 +202,7 @@ def a_variant(api: httpx.Client, *, trial: bool = False) -> dict[str, Any]:
 
 def new_contract(api: httpx.Client) -> dict[str, Any]:
     customer = api.post("/Customers", json={"FirstName": "Test", "LastName": "Kunde"}).json()
-    order = api.post(
-        "/Orders", json={"CustomerId": customer["Id"], "Cart": {"PlanVariantId": a_variant(api)["Id"]}}
-    )
+    order = api.post("/Orders", json={"CustomerId": customer["Id"], "Cart": {"PlanVariantId": a_variant(api)["Id"]}})
     contract: dict[str, Any] = api.post(f"/Orders/{order.json()['Id']}/Commit", json={}).json()
     return contract
 
@@ -218,9 +216,7 @@ def test_token_shape_and_use(server: SandboxServer) -> None:
     body = response.json()
     assert set(body) == FIXTURE_KEYS["bearer_token"]
     assert body["token_type"] == "bearer" and body["expires"] == 0
-    listed = httpx.get(
-        server.base_url + "/Customers", headers={"Authorization": f"Bearer {body['access_token']}"}
-    )
+    listed = httpx.get(server.base_url + "/Customers", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert listed.status_code == 200
 
 
@@ -369,9 +365,7 @@ def test_customer_crud_and_shape(api: httpx.Client, app: SandboxApp) -> None:
 def test_customer_errors_change_nothing(api: httpx.Client, app: SandboxApp) -> None:
     before = len(app.store.table("customers"))
     bad_json = api.post("/Customers", content=b'{"FirstName": ', headers={"Content-Type": "application/json"})
-    assert bad_json.status_code == 400 and bad_json.json()["Message"].startswith(
-        "The request body is not valid JSON"
-    )
+    assert bad_json.status_code == 400 and bad_json.json()["Message"].startswith("The request body is not valid JSON")
     invalid = api.post("/Customers", json={"EmailAddress": "nope", "Address": "Main St"})
     assert invalid.status_code == 422
     body = invalid.json()
@@ -380,17 +374,13 @@ def test_customer_errors_change_nothing(api: httpx.Client, app: SandboxApp) -> N
     assert api.post("/Customers", json=["not", "an", "object"]).status_code == 422
     cid = api.get("/Customers", params={"take": 1}).json()[0]["Id"]
     original = api.get(f"/Customers/{cid}").json()
-    assert (
-        api.patch(f"/Customers/{cid}", json={"EmailAddress": "broken", "FirstName": "X"}).status_code == 422
-    )
+    assert api.patch(f"/Customers/{cid}", json={"EmailAddress": "broken", "FirstName": "X"}).status_code == 422
     assert api.get(f"/Customers/{cid}").json() == original
     assert len(app.store.table("customers")) == before
 
 
 def test_customer_search(api: httpx.Client) -> None:
-    customer = api.post(
-        "/Customers", json={"CompanyName": "Zebra Unique", "ExternalCustomerId": "zz-1"}
-    ).json()
+    customer = api.post("/Customers", json={"CompanyName": "Zebra Unique", "ExternalCustomerId": "zz-1"}).json()
     assert ids(api.get("/Customers", params={"search": "zebra uni"})) == [customer["Id"]]
     assert ids(api.get("/Customers", params={"externalId": "zz-1"})) == [customer["Id"]]
 
@@ -401,9 +391,7 @@ def test_customer_search(api: httpx.Client) -> None:
 def test_order_lifecycle(api: httpx.Client, app: SandboxApp) -> None:
     customer = api.get("/Customers", params={"take": 1}).json()[0]
     variant = a_variant(api)
-    created = api.post(
-        "/Orders", json={"CustomerId": customer["Id"], "Cart": {"PlanVariantId": variant["Id"]}}
-    )
+    created = api.post("/Orders", json={"CustomerId": customer["Id"], "Cart": {"PlanVariantId": variant["Id"]}})
     assert created.status_code == 201
     order = created.json()
     assert FIXTURE_KEYS["create_order_response"] <= set(order) and FIXTURE_KEYS["order"] <= set(order)
@@ -420,18 +408,12 @@ def test_order_lifecycle(api: httpx.Client, app: SandboxApp) -> None:
     assert again.status_code == 400
     changes = api.get(f"/Contracts/{contract['Id']}/Changes").json()
     assert [c["type"] for c in changes] == ["Signup"] and FIXTURE_KEYS["contract_changes"] <= set(changes[0])
-    invoices = [
-        i for i in api.get("/Invoices", params={"take": 500}).json() if i["ContractId"] == contract["Id"]
-    ]
+    invoices = [i for i in api.get("/Invoices", params={"take": 500}).json() if i["ContractId"] == contract["Id"]]
     assert len(invoices) == 1 and invoices[0]["TotalNet"] == f"{variant['RecurringFee']:.2f}"
 
     # an upgrade order on the same contract adds a phase
-    other = next(
-        v for v in api.get("/PlanVariants").json() if v["Id"] != variant["Id"] and not v.get("TrialPeriod")
-    )
-    upgrade = api.post(
-        "/Orders", json={"ContractId": contract["Id"], "Cart": {"PlanVariantId": other["Id"]}}
-    ).json()
+    other = next(v for v in api.get("/PlanVariants").json() if v["Id"] != variant["Id"] and not v.get("TrialPeriod"))
+    upgrade = api.post("/Orders", json={"ContractId": contract["Id"], "Cart": {"PlanVariantId": other["Id"]}}).json()
     changed = api.post(f"/Orders/{upgrade['Id']}/commit", json={}).json()
     assert changed["Id"] == contract["Id"] and changed["PlanVariantId"] == other["Id"]
     assert len(changed["Phases"]) == len(contract["Phases"]) + 1
@@ -592,9 +574,7 @@ def test_invoices_and_download(api: httpx.Client, app: SandboxApp) -> None:
     link = api.post(f"/Invoices/{invoice['Id']}/downloadLink").json()
     assert set(link) == {"Url"}
     pdf = httpx.get(link["Url"])  # the token in the URL is the authorization
-    assert (
-        pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and pdf.content.rstrip().endswith(b"%%EOF")
-    )
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and pdf.content.rstrip().endswith(b"%%EOF")
     app.clock.advance(11 * 60)
     assert httpx.get(link["Url"]).status_code == 404
 

@@ -23,9 +23,7 @@ from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 
 # Pinned: the client and the HTTP/auth libraries it calls (its own ranges are ^2 / ^1 / ^6).
 NPM_PACKAGES = ["billwerk@2.1.0", "node-fetch@2.7.0", "basic-auth-header@1.0.1", "qs@6.17.1"]
-NPM_DIR = (
-    Path(os.environ.get("SKIFF_TEST_NPM_DIR", Path.home() / ".cache" / "skiff-test-npm")) / "billwerk-2.1.0"
-)
+NPM_DIR = Path(os.environ.get("SKIFF_TEST_NPM_DIR", Path.home() / ".cache" / "skiff-test-npm")) / "billwerk-2.1.0"
 
 DRIVER = r"""
 const BillwerkAPI = require(process.env.BILLWERK_MODULE).default;
@@ -197,9 +195,7 @@ def test_skip_cap_stops_the_client_at_1500(
     assert len(set(result["ids"])) == 1500
 
 
-def test_client_lifecycle(
-    billwerk_module: Path, driver: Path, server: SandboxServer, app: SandboxApp
-) -> None:
+def test_client_lifecycle(billwerk_module: Path, driver: Path, server: SandboxServer, app: SandboxApp) -> None:
     out = run_node(billwerk_module, driver, server, "lifecycle")
     assert {"Id", "PlanId", "FeePeriod"} <= set(out["variants"][0])
     assert out["plan"]["Id"] == out["plans"][0]["Id"]

@@ -153,6 +153,12 @@ def client(server: SandboxServer) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="module")
+def anonymous(server: SandboxServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.base_url, timeout=10) as http:
+        yield http
+
+
+@pytest.fixture(scope="module")
 def ids(app: SandboxApp) -> dict[str, Any]:
     found: dict[str, Any] = MODULE.sample_ids(app)
     return found
@@ -388,11 +394,11 @@ def test_bad_body_is_a_400_and_changes_nothing(
 
 @pytest.mark.parametrize("operation_id", OP_IDS)
 def test_missing_or_wrong_token_is_401(
-    operation_id: str, app: SandboxApp, server: SandboxServer, ids: dict[str, Any]
+    operation_id: str, app: SandboxApp, anonymous: httpx.Client, ids: dict[str, Any]
 ) -> None:
     method, path, params, body = build_call(operation_id, ids, app)
     for headers in ({}, {"X-plenigo-token": "wrong"}):
-        response = httpx.request(method, server.base_url + path, params=params, json=body, headers=headers)
+        response = anonymous.request(method, path, params=params, json=body, headers=headers)
         assert response.status_code == 401
         check_response(operation_id, response)
         assert response.json()["errorCode"] == 99015

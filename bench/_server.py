@@ -1,0 +1,92 @@
+"""The benchmarks' local API: a raw ASGI app under uvicorn, every answer pre-serialised.
+
+GET /api/v1/orders?page=P&pageSize=250   Billbee envelope, page P of N orders
+GET /api/v1/small                          a tiny JSON document (per-call overhead)
+Prints "ready" on stdout once the pages are built; the parent waits for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import PAGE_SIZE, make_order  # noqa: E402
+
+_JSON = [(b"content-type", b"application/json; charset=utf-8")]
+
+
+def build_pages(records: int, page_size: int = PAGE_SIZE) -> list[bytes]:
+    total_pages = max(1, -(-records // page_size))
+    pages: list[bytes] = []
+    for p in range(1, total_pages + 1):
+        data = [make_order(i) for i in range((p - 1) * page_size, min(records, p * page_size))]
+        body = {
+            "Paging": {"Page": p, "TotalPages": total_pages, "TotalRows": records, "PageSize": page_size},
+            "ErrorCode": 0,
+            "ErrorMessage": None,
+            "ErrorDescription": None,
+            "Data": data,
+        }
+        pages.append(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+    return pages
+
+
+def make_app(records: int) -> Any:
+    pages = build_pages(records)
+    empty = json.dumps(
+        {"Paging": {"Page": len(pages) + 1, "TotalPages": len(pages), "TotalRows": records, "PageSize": PAGE_SIZE},
+         "ErrorCode": 0, "ErrorMessage": None, "Data": []}
+    ).encode()
+    small = b'{"ErrorCode":0,"ErrorMessage":null,"Data":{"Id":1,"Name":"bench"}}'
+    not_found = b'{"ErrorCode":1,"ErrorMessage":"not found","Data":null}'
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        path = scope["path"]
+        status, body = 404, not_found
+        if path == "/api/v1/orders":
+            query = dict(parse_qsl(scope["query_string"].decode()))
+            page = int(query.get("page", "1"))
+            if int(query.get("pageSize", PAGE_SIZE)) != PAGE_SIZE:
+                status, body = 400, b'{"ErrorCode":11,"ErrorMessage":"pageSize must be 250","Data":null}'
+            else:
+                status, body = 200, pages[page - 1] if 1 <= page <= len(pages) else empty
+        elif path == "/api/v1/small":
+            status, body = 200, small
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*_JSON, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    app = make_app(args.records)
+    config = uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False,
+                            lifespan="on")
+    server = uvicorn.Server(config)
+    print("ready", flush=True)
+    server.run()
+
+
+if __name__ == "__main__":
+    main()
