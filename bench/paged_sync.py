@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import CREDENTIALS, PAGE_SIZE, REPO, billbee_copy, median, peak_rss_mb, rss_mb, serve  # noqa: E402
+from _common import CREDENTIALS, PAGE_SIZE, REPO, billbee_copy, median, peak_rss_mb, reset_peak_rss, rss_mb, serve  # noqa: E402
 
 TARGET = 1.25
 VARIANTS = ("baseline", "billbee", "billbee-novalid", "http")
@@ -154,7 +154,8 @@ def memory_child(variant: str, url: str, records: int) -> None:
 
     with billbee_copy() as billbee_dir:
         run = _runner(variant, url, billbee_dir)
-        before = max(rss_mb(), peak_rss_mb())
+        reset_peak_rss()
+        before = rss_mb()
         _seconds, count = _timed(run)
         after = peak_rss_mb()
     print(json.dumps({"variant": variant, "records": count, "before": before, "peak": after, "growth": after - before}))

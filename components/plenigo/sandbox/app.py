@@ -19,10 +19,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from skiff.sandbox import SandboxApp, SlidingWindow, secure_equals
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-
-from skiff.sandbox import SandboxApp, SlidingWindow, secure_equals
 
 from .commerce import OPERATIONS as COMMERCE
 from .core import MSG_RATE_LIMIT, MSG_UNAUTHORIZED, Ctx, Operation, OperationTable, PlenigoError, Record, error_body
@@ -98,12 +97,19 @@ def create_app(
         code, message = _SERVER_ERRORS.get(status, (99500, _SERVER_ERRORS[500][1]))
         return JSONResponse(error_body(code, message), status_code=status)
 
-    app = SandboxApp("plenigo", prefix=PREFIX, seed=seed, populate=populate, rate_limited=too_many,
-                     server_error=server_error)  # fmt: skip
+    app = SandboxApp(
+        "plenigo", prefix=PREFIX, seed=seed, populate=populate, rate_limited=too_many, server_error=server_error
+    )
     world = worlds[0]
     _WORLDS[app] = world
-    app.options = {"token": token, "customers": customers, "rate_limits": rate_limits, "rate_limit": list(rate_limit),
-                   "retry_after": retry_after, "anchor": world.anchor.isoformat()}  # fmt: skip
+    app.options = {
+        "token": token,
+        "customers": customers,
+        "rate_limits": rate_limits,
+        "rate_limit": list(rate_limit),
+        "retry_after": retry_after,
+        "anchor": world.anchor.isoformat(),
+    }
     app.default_credentials = {"apiToken": token}
     limiter = app.add_limiter(SlidingWindow(*rate_limit))
     gdpr = app.add_limiter(SlidingWindow(*GDPR_RATE_LIMIT))
@@ -161,8 +167,9 @@ def install_seeders(app: SandboxApp, world: World) -> None:
         for _ in range(count):
             customer = world.rng.choice(active_customers())
             who = world.person() | {"lastName": customer["lastName"]}
-            made.append(world.new_address(customer, who, kind="DELIVERY", created=world.now(), preferred=False,
-                                          by="API"))  # fmt: skip
+            made.append(
+                world.new_address(customer, who, kind="DELIVERY", created=world.now(), preferred=False, by="API")
+            )
         return shown(made, "addressId")
 
     @app.seeder("orders")
@@ -216,9 +223,15 @@ def install_seeders(app: SandboxApp, world: World) -> None:
             customer = world.rng.choice(active_customers())
             now = world.now()
             unique = world.rng.choice(["press-account", "staff-access", "partner-trial", "school-license"])
-            item = {"accessRightUniqueId": unique, "itemType": "EXTERNAL", "itemId": f"ext-{world.rng.getrandbits(40):x}",
-                    "lifeTimeStart": world.stamp(now), "lifeTimeEnd": world.stamp(now + timedelta(days=90)),
-                    "blocked": False, "data": {}}  # fmt: skip
+            item = {
+                "accessRightUniqueId": unique,
+                "itemType": "EXTERNAL",
+                "itemId": f"ext-{world.rng.getrandbits(40):x}",
+                "lifeTimeStart": world.stamp(now),
+                "lifeTimeEnd": world.stamp(now + timedelta(days=90)),
+                "blocked": False,
+                "data": {},
+            }
             record = world.grant_access(customer["customerId"], item, now, by="API")
             world.touch(world.access_rights, record)
             made.append(record)
@@ -283,10 +296,18 @@ def sample_ids(app: SandboxApp) -> dict[str, Any]:
     customer = first([c for c in world.customers if c["status"] == "ACTIVATED" and owns(c["customerId"])], "buyer")
     cid = customer["customerId"]
     monthly = first(
-        [s for s in subs if s["status"] == "ACTIVE" and not s.get("cancellationDate") and not s["connectedOffer"]
-         and s["termTimeSpan"] == "MONTH" and s["term"] == s["accountingPeriod"] and not s["durationPeriod"]],
+        [
+            s
+            for s in subs
+            if s["status"] == "ACTIVE"
+            and not s.get("cancellationDate")
+            and not s["connectedOffer"]
+            and s["termTimeSpan"] == "MONTH"
+            and s["term"] == s["accountingPeriod"]
+            and not s["durationPeriod"]
+        ],
         "active monthly subscription",
-    )  # fmt: skip
+    )
     printed = first([s for s in subs if s["status"] == "ACTIVE" and s["recurringDeliveries"]], "print subscription")
     used = {s.get(k) for s in subs for k in ("invoiceAddressId", "deliveryAddressId") if s["status"] == "ACTIVE"}
     free_address = first([a for a in world.addresses if a["addressId"] not in used], "unused address")
@@ -296,10 +317,13 @@ def sample_ids(app: SandboxApp) -> dict[str, Any]:
     )
     external_item = next(i for i in external["items"] if i["itemType"] == "EXTERNAL")
     invoice = first(
-        [i for i in world.invoices if i["type"] == "INVOICE" and i["status"] == "PAID"
-         and i["paymentMethod"] in ("CREDIT_CARD", "PAYPAL")],
+        [
+            i
+            for i in world.invoices
+            if i["type"] == "INVOICE" and i["status"] == "PAID" and i["paymentMethod"] in ("CREDIT_CARD", "PAYPAL")
+        ],
         "paid invoice",
-    )  # fmt: skip
+    )
     chain = first([s for s in subs if world.chain_data.get(s["chainId"])], "chain with data")
     cross = first([s for s in subs if s["connectedOffer"]], "cross client subscription")
     delivery = first(world.delivery_dates.list(), "delivery date")
@@ -310,12 +334,16 @@ def sample_ids(app: SandboxApp) -> dict[str, Any]:
     marked = first(world.marks.list(), "customer mark")
     with_external = first([c for c in world.customers if c.get("externalSystemId")], "external system id")
     deletable = first(
-        [c for c in world.customers if world.orders.first(_customerId=c["customerId"]) is None
-         and not any(c["customerId"] in s["_customerIds"] for s in subs)
-         and world.transactions.first(customerId=c["customerId"]) is None
-         and not any(c["customerId"] in o["_deliveryCustomerIds"] for o in world.orders)],
+        [
+            c
+            for c in world.customers
+            if world.orders.first(_customerId=c["customerId"]) is None
+            and not any(c["customerId"] in s["_customerIds"] for s in subs)
+            and world.transactions.first(customerId=c["customerId"]) is None
+            and not any(c["customerId"] in o["_deliveryCustomerIds"] for o in world.orders)
+        ],
         "customer without purchases",
-    )  # fmt: skip
+    )
     return {
         "customerId": cid,
         "addressId": first(world.addresses.list(customerId=cid), "address")["addressId"],

@@ -82,7 +82,9 @@ def document_lines(record: Record) -> list[str]:
         "",
     ]
     for item in record.get("items", []):
-        lines.append(f"{item.get('position', 1)}. {item.get('title', '')}  {item.get('quantity', 1)} x {money(item['price'])}")
+        lines.append(
+            f"{item.get('position', 1)}. {item.get('title', '')}  {item.get('quantity', 1)} x {money(item['price'])}"
+        )
     lines += ["", f"Gesamt (inkl. MwSt.): {money(record.get('accumulatedPrice', 0.0))}"]
     return lines
 
@@ -104,32 +106,36 @@ def invoice_xml(invoice: Record) -> str:
             f'<cac:Price><cbc:PriceAmount currencyID="EUR">{item["price"]:.2f}</cbc:PriceAmount></cac:Price>'
             "</cac:InvoiceLine>"
         )
-    return "\n".join([
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<ubl:Invoice xmlns:ubl="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" '
-        'xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2" '
-        'xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">',
-        "  <cbc:CustomizationID>urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
-        "</cbc:CustomizationID>",
-        f"  <cbc:ID>{invoice['invoiceId']}</cbc:ID>",
-        f"  <cbc:IssueDate>{invoice['invoiceDate'][:10]}</cbc:IssueDate>",
-        f"  <cbc:InvoiceTypeCode>{kind}</cbc:InvoiceTypeCode>",
-        f"  <cbc:DocumentCurrencyCode>{invoice.get('currency', 'EUR')}</cbc:DocumentCurrencyCode>",
-        f"  <cbc:BuyerReference>{escape(invoice.get('purchaseOrderIndicator') or invoice['invoiceCustomerId'])}"
-        "</cbc:BuyerReference>",
-        "  <cac:AccountingSupplierParty><cac:Party><cac:PartyName><cbc:Name>Nordlicht Verlag GmbH</cbc:Name>"
-        "</cac:PartyName></cac:Party></cac:AccountingSupplierParty>",
-        "  <cac:AccountingCustomerParty><cac:Party><cac:PostalAddress>"
-        f"<cbc:StreetName>{escape(address.get('street', ''))} {escape(address.get('streetNumber', ''))}</cbc:StreetName>"
-        f"<cbc:CityName>{escape(address.get('city', ''))}</cbc:CityName>"
-        f"<cbc:PostalZone>{escape(address.get('postcode', ''))}</cbc:PostalZone>"
-        f"<cac:Country><cbc:IdentificationCode>{escape(address.get('country', 'DE'))}</cbc:IdentificationCode></cac:Country>"
-        "</cac:PostalAddress></cac:Party></cac:AccountingCustomerParty>",
-        f'  <cac:LegalMonetaryTotal><cbc:PayableAmount currencyID="EUR">{invoice["accumulatedPrice"]:.2f}'
-        "</cbc:PayableAmount></cac:LegalMonetaryTotal>",
-        *lines,
-        "</ubl:Invoice>",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            '<ubl:Invoice xmlns:ubl="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" '
+            'xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2" '
+            'xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">',
+            "  <cbc:CustomizationID>urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
+            "</cbc:CustomizationID>",
+            f"  <cbc:ID>{invoice['invoiceId']}</cbc:ID>",
+            f"  <cbc:IssueDate>{invoice['invoiceDate'][:10]}</cbc:IssueDate>",
+            f"  <cbc:InvoiceTypeCode>{kind}</cbc:InvoiceTypeCode>",
+            f"  <cbc:DocumentCurrencyCode>{invoice.get('currency', 'EUR')}</cbc:DocumentCurrencyCode>",
+            f"  <cbc:BuyerReference>{escape(invoice.get('purchaseOrderIndicator') or invoice['invoiceCustomerId'])}"
+            "</cbc:BuyerReference>",
+            "  <cac:AccountingSupplierParty><cac:Party><cac:PartyName><cbc:Name>Nordlicht Verlag GmbH</cbc:Name>"
+            "</cac:PartyName></cac:Party></cac:AccountingSupplierParty>",
+            "  <cac:AccountingCustomerParty><cac:Party><cac:PostalAddress>"
+            f"<cbc:StreetName>{escape(address.get('street', ''))} {escape(address.get('streetNumber', ''))}"
+            "</cbc:StreetName>"
+            f"<cbc:CityName>{escape(address.get('city', ''))}</cbc:CityName>"
+            f"<cbc:PostalZone>{escape(address.get('postcode', ''))}</cbc:PostalZone>"
+            f"<cac:Country><cbc:IdentificationCode>{escape(address.get('country', 'DE'))}</cbc:IdentificationCode>"
+            "</cac:Country>"
+            "</cac:PostalAddress></cac:Party></cac:AccountingCustomerParty>",
+            f'  <cac:LegalMonetaryTotal><cbc:PayableAmount currencyID="EUR">{invoice["accumulatedPrice"]:.2f}'
+            "</cbc:PayableAmount></cac:LegalMonetaryTotal>",
+            *lines,
+            "</ubl:Invoice>",
+        ]
+    )
 
 
 # ------------------------------------------------------------------------------------ orders
@@ -170,8 +176,14 @@ async def get_order_additional_data(ctx: Ctx) -> Response:
     order = order_or_404(ctx)
     record = world_of(ctx).order_data.get(order["orderId"])
     if record is None:
-        return json_response({"orderId": order["orderId"], "data": {}, "createdDate": order["createdDate"],
-                              "changedDate": order["createdDate"]})  # fmt: skip
+        return json_response(
+            {
+                "orderId": order["orderId"],
+                "data": {},
+                "createdDate": order["createdDate"],
+                "changedDate": order["createdDate"],
+            }
+        )
     return json_response(public(record))
 
 
@@ -290,7 +302,9 @@ async def search_invoices(ctx: Ctx) -> Response:
         and (item_id is None or item_id in r["_subscriptionItemIds"])
         and (kind is None or r["type"] == kind)
     ]
-    return search_response(rows, params, id_field="invoiceId", time_field="invoiceDate" if by_invoice_date else "changedDate")
+    return search_response(
+        rows, params, id_field="invoiceId", time_field="invoiceDate" if by_invoice_date else "changedDate"
+    )
 
 
 @op("GET", "/invoices/{invoiceId}", "getInvoice", "Invoices")
@@ -414,8 +428,9 @@ async def get_product_offer(ctx: Ctx) -> Response:
 @op("GET", "/products/offers/shared", "getSharedOffers", "Offers")
 async def get_shared_offers(ctx: Ctx) -> Response:
     offers = [public(o) for o in world_of(ctx).shared_offers]
-    return json_response({"items": [{"companyId": PARTNER_COMPANY_ID, "companyName": PARTNER_COMPANY_NAME,
-                                     "offers": offers}]})  # fmt: skip
+    return json_response(
+        {"items": [{"companyId": PARTNER_COMPANY_ID, "companyName": PARTNER_COMPANY_NAME, "offers": offers}]}
+    )
 
 
 @op("GET", "/products/offers/shared/{sourceCompanyId}/{sharedOfferId}", "getSharedOffer", "Offers")

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -50,9 +50,7 @@ MSG_RATE_LIMIT = "The rate limit for this endpoint is reached. Please try again 
 
 MIN_SIZE, MAX_SIZE, DEFAULT_SIZE = 5, 100, 5
 
-_RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 def ts(dt: datetime) -> str:
@@ -211,11 +209,13 @@ def search_response(
     changed record keeps its place and a polling client sees every change exactly once per
     window. ``startingAfterId``/``endingBeforeId`` are the last/first ids of a non-empty page.
     """
-    stamp_of: Callable[[Record], str | None]
-    if callable(time_field):
-        stamp_of = time_field
-    else:
-        stamp_of = lambda r, f=time_field: r.get(f) or r.get("createdDate")  # noqa: E731
+    field_name = time_field if isinstance(time_field, str) else ""
+
+    def stamp_of(record: Record) -> str | None:
+        if callable(time_field):
+            return time_field(record)
+        return record.get(field_name) or record.get("createdDate")
+
     selected = [r for r in rows if params.in_window(stamp_of(r))]
     selected.sort(key=lambda r: _id_key(r[id_field], numeric), reverse=params.descending)
 
@@ -400,7 +400,3 @@ class OperationTable:
     def ordered(self) -> list[Operation]:
         """Literal segments before parameters, so ``/customers/optIns`` wins over ``/customers/{id}``."""
         return sorted(self.operations, key=lambda o: [s.startswith("{") for s in o.path.split("/")])
-
-
-def today_of(stamp: datetime) -> date:
-    return stamp.astimezone(UTC).date()

@@ -28,7 +28,13 @@ __all__ = ["OPERATIONS", "customer_or_404", "valid_customer_id"]
 OPERATIONS = OperationTable()
 op = OPERATIONS.op
 CUSTOMER_ID = re.compile(r"^[0-9]{1,18}$")
-POSTCODES = {"DE": r"^\d{5}$", "AT": r"^\d{4}$", "CH": r"^\d{4}$", "NL": r"^\d{4} ?[A-Z]{2}$", "GB": r"^[A-Z0-9 ]{5,8}$"}
+POSTCODES = {
+    "DE": r"^\d{5}$",
+    "AT": r"^\d{4}$",
+    "CH": r"^\d{4}$",
+    "NL": r"^\d{4} ?[A-Z]{2}$",
+    "GB": r"^[A-Z0-9 ]{5,8}$",
+}
 
 
 def world_of(ctx: Ctx) -> World:
@@ -94,8 +100,20 @@ def check_username_free(world: World, username: str | None, own: Record | None =
         raise bad_request("username", "unique", username)
 
 
-CUSTOMER_FIELDS = ("username", "email", "externalSystemId", "salutation", "firstName", "lastName", "invoiceEmail",
-                   "language", "mobileNumber", "birthday", "miscellaneousData", "processingBlocked")  # fmt: skip
+CUSTOMER_FIELDS = (
+    "username",
+    "email",
+    "externalSystemId",
+    "salutation",
+    "firstName",
+    "lastName",
+    "invoiceEmail",
+    "language",
+    "mobileNumber",
+    "birthday",
+    "miscellaneousData",
+    "processingBlocked",
+)
 
 
 @op("POST", "/customers", "createCustomer", "Customers")
@@ -138,7 +156,9 @@ async def create_customer(ctx: Ctx) -> Response:
     for address in body.get("addresses", []):
         make_address(world, customer_id, address, now)
     if body.get("data"):
-        world.customer_data.insert({"customerId": customer_id, "data": dict(body["data"]), **world.audit(now, by="API")})
+        world.customer_data.insert(
+            {"customerId": customer_id, "data": dict(body["data"]), **world.audit(now, by="API")}
+        )
     return json_response(render_customer(customer), 201)
 
 
@@ -368,14 +388,16 @@ async def search_customer_orders(ctx: Ctx) -> Response:
 async def get_customer_payment_methods(ctx: Ctx) -> Response:
     world = world_of(ctx)
     cid = customer_or_404(ctx)["customerId"]
-    return json_response({
-        "blockedPaymentMethods": [],
-        "amazonPayAccounts": [],
-        "bankAccounts": [public(r) for r in world.bank_accounts.list(customerId=cid)],
-        "creditCards": [public(r) for r in world.credit_cards.list(customerId=cid)],
-        "payPalAccounts": [public(r) for r in world.paypal_accounts.list(customerId=cid)],
-        "iDealAccounts": [],
-    })  # fmt: skip
+    return json_response(
+        {
+            "blockedPaymentMethods": [],
+            "amazonPayAccounts": [],
+            "bankAccounts": [public(r) for r in world.bank_accounts.list(customerId=cid)],
+            "creditCards": [public(r) for r in world.credit_cards.list(customerId=cid)],
+            "payPalAccounts": [public(r) for r in world.paypal_accounts.list(customerId=cid)],
+            "iDealAccounts": [],
+        }
+    )
 
 
 @op("PUT", "/customers/{customerId}/status", "changeCustomerStatus", "Customers")
@@ -389,10 +411,16 @@ async def change_customer_status(ctx: Ctx) -> Response:
         now = world.now()
         for entry in world.customer_status.list(customerId=customer["customerId"]):
             entry.setdefault("endTime", ts(now))
-        world.customer_status.insert({
-            "customerId": customer["customerId"], "startTime": ts(now), "oldStatus": customer["status"],
-            "newStatus": body["status"], "createdDate": ts(now), "changedDate": ts(now),
-        })  # fmt: skip
+        world.customer_status.insert(
+            {
+                "customerId": customer["customerId"],
+                "startTime": ts(now),
+                "oldStatus": customer["status"],
+                "newStatus": body["status"],
+                "createdDate": ts(now),
+                "changedDate": ts(now),
+            }
+        )
         customer["status"] = body["status"]
         world.touch(world.customers, customer)
     return json_response(render_customer(customer))
@@ -585,12 +613,19 @@ async def search_customer_by_address(ctx: Ctx) -> Response:
         customer = world.customers.get(cid)
         if customer is None:
             continue
-        item = {k: customer[k] for k in ("customerId", "email", "firstName", "lastName", "username", "invoiceEmail")
-                if k in customer}  # fmt: skip
+        item: Record = {
+            k: customer[k]
+            for k in ("customerId", "email", "firstName", "lastName", "username", "invoiceEmail")
+            if k in customer
+        }
         item["addresses"] = [
-            {k: a[k] for k in ("addressId", "businessAddress", "city", "country", "postcode", "street", "streetNumber")
-             if k in a} for a in addresses
-        ]  # fmt: skip
+            {
+                k: a[k]
+                for k in ("addressId", "businessAddress", "city", "country", "postcode", "street", "streetNumber")
+                if k in a
+            }
+            for a in addresses
+        ]
         item["items"] = []  # the spec marks "items" required on each result (sic)
         items.append(item)
     return json_response({"items": items})
@@ -598,10 +633,28 @@ async def search_customer_by_address(ctx: Ctx) -> Response:
 
 # ------------------------------------------------------------------------------------ addresses
 
-ADDRESS_FIELDS = ("businessAddress", "salutation", "title", "firstName", "lastName", "companyName",
-                  "additionalCompanyInfo", "street", "streetNumber", "additionalStreetInfo", "postbox", "postcode",
-                  "city", "state", "country", "vatNumber", "phoneNumber", "deliveryInformation", "academicTitle",
-                  "jobPosition")  # fmt: skip
+ADDRESS_FIELDS = (
+    "businessAddress",
+    "salutation",
+    "title",
+    "firstName",
+    "lastName",
+    "companyName",
+    "additionalCompanyInfo",
+    "street",
+    "streetNumber",
+    "additionalStreetInfo",
+    "postbox",
+    "postcode",
+    "city",
+    "state",
+    "country",
+    "vatNumber",
+    "phoneNumber",
+    "deliveryInformation",
+    "academicTitle",
+    "jobPosition",
+)
 
 
 def address_problem(data: Record) -> tuple[str, str] | None:
@@ -791,7 +844,6 @@ def future_or_404(ctx: Ctx) -> tuple[Record, Record, str]:
 
 @op("PUT", "/addresses/{addressId}/futureAddresses/{date}", "updateFutureAddress", "Addresses")
 async def update_future_address(ctx: Ctx) -> Response:
-    world = world_of(ctx)
     override = ctx.bool_query("overrideValidation")
     address, record, day = future_or_404(ctx)
     body = await ctx.body(BODIES["updateFutureAddress"])
@@ -841,4 +893,3 @@ async def validate_address(ctx: Ctx) -> Response:
     result: Record = {k: body[k] for k in (*ADDRESS_FIELDS, "type", "customerId", "preferred") if k in body}
     result["validationStatus"], result["validationHash"] = validation_of(body)
     return json_response(result)
-

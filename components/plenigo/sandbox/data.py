@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import string
-from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from .core import Record, ts
@@ -24,13 +24,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ANCHOR",
-    "parse_anchor",
     "CATALOGUE",
     "COMPANY_ID",
     "PARTNER_COMPANY_ID",
     "Product",
     "World",
     "add_span",
+    "parse_anchor",
     "pid",
 ]
 
@@ -59,8 +59,20 @@ def pid(prefix: str, key: str) -> str:
 def add_months(day: datetime, months: int) -> datetime:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
-    days_in = [31, 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30,
-               31, 30, 31][month - 1]  # fmt: skip
+    days_in = [
+        31,
+        29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28,
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ][month - 1]
     return day.replace(year=year, month=month, day=min(day.day, days_in))
 
 
@@ -118,6 +130,7 @@ class Product:
         return "SUBSCRIPTION_TIME_BASED" if self.subscription else "SINGLE_PRODUCT"
 
 
+# fmt: off
 CATALOGUE: tuple[Product, ...] = (
     Product("digital-monthly", 50001, "Nordlicht Digital", "Digital Monatsabo", 9.99, "DIGITALNEWSPAPER",
             "nordlicht-plus", weight=30, english_title="Nordlicht Digital monthly",
@@ -150,14 +163,22 @@ CATALOGUE: tuple[Product, ...] = (
     Product("summer-2024", 50010, "Sommer-Special 2024", "Sommeraktion 2024", 1.0, "DIGITALNEWSPAPER",
             "nordlicht-plus", subscription=False, archived=True, weight=0, english_title="Summer special 2024",
             description="Drei Monate Nordlicht Digital für 1 €."),
-)  # fmt: skip
+)
 
+# fmt: on
 PARTNER_PRODUCT = Product(
-    "alpenblick-digital", 60001, "Alpenblick Digital (Kooperation)", "Alpenblick Digital Kooperation", 6.99,
-    "DIGITALNEWSPAPER", "alpenblick-digital", english_title="Alpenblick digital cooperation",
+    "alpenblick-digital",
+    60001,
+    "Alpenblick Digital (Kooperation)",
+    "Alpenblick Digital Kooperation",
+    6.99,
+    "DIGITALNEWSPAPER",
+    "alpenblick-digital",
+    english_title="Alpenblick digital cooperation",
     description="Das Digitalabo unserer Partnerzeitung, für Abonnenten vergünstigt.",
-)  # fmt: skip
+)
 
+# fmt: off
 FEMALE = ("Anna", "Lena", "Mia", "Hannah", "Sophie", "Laura", "Julia", "Katharina", "Sabine", "Petra", "Ingrid",
           "Marie", "Emilia", "Johanna", "Greta", "Frieda", "Claudia", "Birgit", "Anke", "Silke", "Maren", "Wiebke")
 MALE = ("Jonas", "Lukas", "Felix", "Paul", "Leon", "Finn", "Thomas", "Michael", "Stefan", "Andreas", "Klaus",
@@ -189,7 +210,8 @@ CITIES = (  # city, postcodes, country, weight
 COMPANIES = ("Hansen Logistik GmbH", "Brauhaus am Deich KG", "Kanzlei Petersen & Partner", "Nordwind Apotheke",
              "Jensen Bootsbau GmbH", "Möwe Reisen GmbH", "Stadtwerke Kiel AG", "Café Seeblick")
 BROWSERS = (("Firefox 126", "Windows 11"), ("Chrome 125", "macOS 14"), ("Safari 17", "iOS 17"),
-            ("Chrome 125", "Android 14"), ("Edge 125", "Windows 10"))  # fmt: skip
+            ("Chrome 125", "Android 14"), ("Edge 125", "Windows 10"))
+# fmt: on
 PHONE_PREFIX = {"DE": "+49", "AT": "+43", "CH": "+41"}
 MOBILE_PREFIX = {"DE": ("151", "160", "170", "176"), "AT": ("664", "676"), "CH": ("79", "76")}
 
@@ -410,10 +432,16 @@ class World:
     def offer_record(self, product: Product, created: datetime, changed: datetime) -> Record:
         stamps = {"createdDate": ts(created), "changedDate": ts(changed)}
         translations = [
-            {"language": "de", "title": product.title, "description": product.description,
-             "summaryText": f"{product.title}: {product.price:.2f} €".replace(".", ","), "preferred": True, **stamps},
+            {
+                "language": "de",
+                "title": product.title,
+                "description": product.description,
+                "summaryText": f"{product.title}: {product.price:.2f} €".replace(".", ","),
+                "preferred": True,
+                **stamps,
+            },
             {"language": "en", "title": product.english_title or product.title, "preferred": False, **stamps},
-        ]  # fmt: skip
+        ]
         offer_product: Record = {
             "internalTitle": product.internal_title,
             "position": 1,
@@ -559,7 +587,9 @@ class World:
             **self.audit(created, changed, by=by, who=customer_id),
         }
         if rng.random() < 0.4:
-            customer["username"] = f"{ascii_name(who['firstName'])}_{ascii_name(who['lastName'])[:6]}{rng.randint(1, 99)}"
+            customer["username"] = (
+                f"{ascii_name(who['firstName'])}_{ascii_name(who['lastName'])[:6]}{rng.randint(1, 99)}"
+            )
         if rng.random() < 0.3:
             customer["mobileNumber"] = self.mobile(who["country"])
         if rng.random() < 0.45:
@@ -581,18 +611,28 @@ class World:
         if rng.random() < 0.7:
             self.new_opt_ins(customer, created)
         if rng.random() < 0.3:
-            self.customer_data.insert({
-                "customerId": customer_id,
-                "data": {"segment": rng.choice(["leser", "premium", "student", "senior"]),
-                         "newsletter": rng.choice(["daily", "weekly", "none"])},
-                **self.audit(created, by=by, who=customer_id),
-            })  # fmt: skip
+            self.customer_data.insert(
+                {
+                    "customerId": customer_id,
+                    "data": {
+                        "segment": rng.choice(["leser", "premium", "student", "senior"]),
+                        "newsletter": rng.choice(["daily", "weekly", "none"]),
+                    },
+                    **self.audit(created, by=by, who=customer_id),
+                }
+            )
         if status != "ACTIVATED":
             at = self.between(created, changed or created)
-            self.customer_status.insert({
-                "customerId": customer_id, "startTime": ts(at), "oldStatus": "ACTIVATED", "newStatus": status,
-                "createdDate": ts(at), "changedDate": ts(at),
-            })  # fmt: skip
+            self.customer_status.insert(
+                {
+                    "customerId": customer_id,
+                    "startTime": ts(at),
+                    "oldStatus": "ACTIVATED",
+                    "newStatus": status,
+                    "createdDate": ts(at),
+                    "changedDate": ts(at),
+                }
+            )
         for _ in range(rng.randint(0, 3)):
             self.new_login(customer, self.between(created, changed or created), failed=rng.random() < 0.2)
         return customer
@@ -636,12 +676,20 @@ class World:
             if kind != "EMAIL" and self.rng.random() < 0.5:
                 continue
             status = self.weighted(("DOUBLE_OPT_IN", "SINGLE_OPT_IN", "NONE", "REVOKED_OPT_IN"), [50, 15, 25, 10])
-            opt_ins[kind] = {"optInId": self.opt_in_ids, "uniqueId": unique, "changedDate": ts(created), "status": status}
+            opt_ins[kind] = {
+                "optInId": self.opt_in_ids,
+                "uniqueId": unique,
+                "changedDate": ts(created),
+                "status": status,
+            }
             self.opt_in_ids += 1
-        return self.opt_ins.insert({
-            "customerId": customer["customerId"], "optIns": opt_ins,
-            **self.audit(created, by="CUSTOMER", who=customer["customerId"]),
-        })  # fmt: skip
+        return self.opt_ins.insert(
+            {
+                "customerId": customer["customerId"],
+                "optIns": opt_ins,
+                **self.audit(created, by="CUSTOMER", who=customer["customerId"]),
+            }
+        )
 
     def new_login(self, customer: Record, when: datetime, *, failed: bool) -> Record:
         browser, os_name = self.rng.choice(BROWSERS)
@@ -678,9 +726,25 @@ class World:
         """An address as embedded in orders and invoices (no ids, own dates)."""
         if address is None:
             return {}
-        keep = ("businessAddress", "salutation", "title", "firstName", "lastName", "companyName",
-                "additionalCompanyInfo", "street", "streetNumber", "additionalStreetInfo", "postbox", "postcode",
-                "city", "state", "country", "vatNumber", "phoneNumber")  # fmt: skip
+        keep = (
+            "businessAddress",
+            "salutation",
+            "title",
+            "firstName",
+            "lastName",
+            "companyName",
+            "additionalCompanyInfo",
+            "street",
+            "streetNumber",
+            "additionalStreetInfo",
+            "postbox",
+            "postcode",
+            "city",
+            "state",
+            "country",
+            "vatNumber",
+            "phoneNumber",
+        )
         copy = {k: address[k] for k in keep if k in address}
         copy["createdDate"] = address["createdDate"]
         copy["changedDate"] = address["changedDate"]
@@ -690,7 +754,6 @@ class World:
 
     def payment_method(self, customer: Record, when: datetime, method: str | None = None) -> tuple[str, int | None]:
         """The customer's preferred payment method, created on first use."""
-        cid = customer["customerId"]
         if customer.get("_payment"):
             kind, method_id = customer["_payment"]
             return str(kind), method_id
@@ -710,27 +773,51 @@ class World:
         if method == "CREDIT_CARD":
             card_type = self.weighted(("VISA", "MASTERCARD", "AMERICAN_EXPRESS"), [55, 40, 5])
             valid_to = date(when.year + rng.randint(1, 4), rng.randint(1, 12), 1)
-            record = self.credit_cards.insert({
-                "customerId": cid, "owner": owner, "cardType": card_type,
-                "providerToken": f"pm_{''.join(rng.choice(string.ascii_letters + string.digits) for _ in range(24))}",
-                "obfuscatedNumber": f"XXXXXXXXXXXX{rng.randint(1000, 9999)}", "validTo": valid_to.isoformat(),
-                "preferred": True, "invalid": False, "paymentProvider": "STRIPE",
-                "issuer": rng.choice(["Sparkasse", "Commerzbank", "DKB", "ING"]), "active": True, **stamps,
-            })  # fmt: skip
+            record = self.credit_cards.insert(
+                {
+                    "customerId": cid,
+                    "owner": owner,
+                    "cardType": card_type,
+                    "providerToken": "pm_"
+                    + "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(24)),
+                    "obfuscatedNumber": f"XXXXXXXXXXXX{rng.randint(1000, 9999)}",
+                    "validTo": valid_to.isoformat(),
+                    "preferred": True,
+                    "invalid": False,
+                    "paymentProvider": "STRIPE",
+                    "issuer": rng.choice(["Sparkasse", "Commerzbank", "DKB", "ING"]),
+                    "active": True,
+                    **stamps,
+                }
+            )
             return method, int(record["creditCardId"])
         if method == "PAYPAL":
-            record = self.paypal_accounts.insert({
-                "customerId": cid, "billingAgreementId": f"B-{rng.randint(10**16, 10**17 - 1)}",
-                "preferred": True, "invalid": False, "active": True, **stamps,
-            })  # fmt: skip
+            record = self.paypal_accounts.insert(
+                {
+                    "customerId": cid,
+                    "billingAgreementId": f"B-{rng.randint(10**16, 10**17 - 1)}",
+                    "preferred": True,
+                    "invalid": False,
+                    "active": True,
+                    **stamps,
+                }
+            )
             return method, int(record["payPalAccountId"])
         if method == "BANK_ACCOUNT":
-            record = self.bank_accounts.insert({
-                "customerId": cid, "owner": owner, "iban": iban(rng), "bic": rng.choice(["NOLADE21KIE", "HASPDEHHXXX",
-                "COBADEFFXXX", "DEUTDEDBHAM"]), "preferred": True, "invalid": False,
-                "mandateId": f"NLV-{cid}-{rng.randint(100, 999)}", "mandateDate": when.date().isoformat(),
-                "active": True, **stamps,
-            })  # fmt: skip
+            record = self.bank_accounts.insert(
+                {
+                    "customerId": cid,
+                    "owner": owner,
+                    "iban": iban(rng),
+                    "bic": rng.choice(["NOLADE21KIE", "HASPDEHHXXX", "COBADEFFXXX", "DEUTDEDBHAM"]),
+                    "preferred": True,
+                    "invalid": False,
+                    "mandateId": f"NLV-{cid}-{rng.randint(100, 999)}",
+                    "mandateDate": when.date().isoformat(),
+                    "active": True,
+                    **stamps,
+                }
+            )
             return method, int(record["bankAccountId"])
         return "BILLING", None
 
@@ -769,9 +856,12 @@ class World:
             quantity = rng.choice((1, 1, 1, 2)) if not purchase.product.subscription else 1
             purchase.quantity = quantity
             purchase.order = self.new_order(
-                purchase.customer, [(purchase.product, quantity)], when=purchase.when, payment=purchase.payment,
+                purchase.customer,
+                [(purchase.product, quantity)],
+                when=purchase.when,
+                payment=purchase.payment,
                 gift_for=purchase.gift_for,
-            )  # fmt: skip
+            )
         return purchases
 
     def new_order(
@@ -856,11 +946,15 @@ class World:
             data: Record = {
                 "orderId": order["orderId"],
                 "sourceId": rng.choice(["homepage-paywall", "newsletter", "app-paywall", "social"]),
-                "utm": {"source": rng.choice(["newsletter", "facebook", "google", "direct"]),
-                        "medium": rng.choice(["email", "cpc", "social", "none"]), "campaign": f"abo-{when:%Y-%m}"},
+                "utm": {
+                    "source": rng.choice(["newsletter", "facebook", "google", "direct"]),
+                    "medium": rng.choice(["email", "cpc", "social", "none"]),
+                    "campaign": f"abo-{when:%Y-%m}",
+                },
                 "data": {"landingPage": "/abo", "abTestVariant": rng.choice(["A", "B"])},
-                "createdDate": ts(when), "changedDate": ts(when),
-            }  # fmt: skip
+                "createdDate": ts(when),
+                "changedDate": ts(when),
+            }
             if rng.random() < 0.2:
                 data["affiliateId"] = f"aff-{rng.randint(100, 999)}"
             self.order_data.insert(data)
@@ -874,11 +968,13 @@ class World:
         for purchase in purchases:
             if not purchase.product.subscription:
                 continue
-            plan = SubPlan(purchase.customer, purchase.product, purchase.when, purchase.payment, purchase.order,
-                           purchase.gift_for)  # fmt: skip
+            plan = SubPlan(
+                purchase.customer, purchase.product, purchase.when, purchase.payment, purchase.order, purchase.gift_for
+            )
             plans.append(plan)
-            while plan is not None:
-                plan = self._plan_end(plan, plans)
+            current: SubPlan | None = plan
+            while current is not None:
+                current = self._plan_end(current, plans)
         # Chains first, then ids in creation order (a successor is created when its precursor ends).
         for plan in sorted(plans, key=lambda p: p.start):
             plan.record = self.subscription_record(plan)
@@ -906,8 +1002,15 @@ class World:
             plan.end = end
             if end >= self.anchor:
                 return None
-            successor = SubPlan(plan.customer, self.product(product.successor or "digital-monthly"), end,
-                                plan.payment, None, plan.delivery_customer, precursor=plan)  # fmt: skip
+            successor = SubPlan(
+                plan.customer,
+                self.product(product.successor or "digital-monthly"),
+                end,
+                plan.payment,
+                None,
+                plan.delivery_customer,
+                precursor=plan,
+            )
             plan.successor = successor
             plans.append(successor)
             return successor
@@ -1033,9 +1136,11 @@ class World:
             if isinstance(event, Purchase):
                 order = event.order
                 assert order is not None
-                plan = next((p for p in plans if p.order is order), None)
-                period = plan.record.get("_firstPeriod") if plan else None
-                self.new_invoice(order=order, subscription=plan.record if plan else None, when=when, period=period)
+                ordered = next((p for p in plans if p.order is order), None)
+                period = ordered.record.get("_firstPeriod") if ordered else None
+                self.new_invoice(
+                    order=order, subscription=ordered.record if ordered else None, when=when, period=period
+                )
             else:
                 plan, start, end = event
                 self.new_invoice(order=None, subscription=plan.record, when=start, period=(start, end))
@@ -1071,8 +1176,22 @@ class World:
         items: list[Record] = []
         if order is not None:
             for line in order["items"]:
-                item = {k: line[k] for k in ("position", "title", "productId", "plenigoOfferId", "plenigoProductId",
-                        "price", "tax", "taxCountry", "quantity", "costCenter", "deliveryCustomerId")}  # fmt: skip
+                item = {
+                    k: line[k]
+                    for k in (
+                        "position",
+                        "title",
+                        "productId",
+                        "plenigoOfferId",
+                        "plenigoProductId",
+                        "price",
+                        "tax",
+                        "taxCountry",
+                        "quantity",
+                        "costCenter",
+                        "deliveryCustomerId",
+                    )
+                }
                 if "plenigoStepId" in line:
                     item["plenigoStepId"] = line["plenigoStepId"]
                 if "deliveryAddress" in line:
@@ -1087,16 +1206,26 @@ class World:
             product = self.product_by_offer(subscription["plenigoOfferId"])
             for position, line in enumerate(subscription["items"], start=1):
                 price = round(line["price"] * (100 - line.get("discountPercentage", 0)) / 100, 2)
-                items.append({
-                    "position": position, "title": line["title"], "productId": line["productId"],
-                    "plenigoOfferId": subscription["plenigoOfferId"], "plenigoProductId": line["plenigoProductId"],
-                    "plenigoStepId": line["plenigoStepId"], "price": price, "tax": product.tax if product else 7.0,
-                    "taxCountry": "DE", "quantity": line.get("quantity", 1), "costCenter": line.get("costCenter", ""),
-                    "deliveryCustomerId": subscription.get("deliveryCustomerId", cid),
-                    "subscriptionItemId": line["subscriptionItemId"], "periodStartDate": ts(period[0]),
-                    "periodEndDate": ts(period[1]),
-                    "discountPercentage": line.get("discountPercentage", 0),
-                })  # fmt: skip
+                items.append(
+                    {
+                        "position": position,
+                        "title": line["title"],
+                        "productId": line["productId"],
+                        "plenigoOfferId": subscription["plenigoOfferId"],
+                        "plenigoProductId": line["plenigoProductId"],
+                        "plenigoStepId": line["plenigoStepId"],
+                        "price": price,
+                        "tax": product.tax if product else 7.0,
+                        "taxCountry": "DE",
+                        "quantity": line.get("quantity", 1),
+                        "costCenter": line.get("costCenter", ""),
+                        "deliveryCustomerId": subscription.get("deliveryCustomerId", cid),
+                        "subscriptionItemId": line["subscriptionItemId"],
+                        "periodStartDate": ts(period[0]),
+                        "periodEndDate": ts(period[1]),
+                        "discountPercentage": line.get("discountPercentage", 0),
+                    }
+                )
             known = self.addresses.get(subscription["invoiceAddressId"]) if "invoiceAddressId" in subscription else None
             address = self.address_copy(known or self.preferred_address(cid))
         for item in items:
@@ -1118,7 +1247,11 @@ class World:
             "paymentChangedToBilling": False,
             "items": items,
             "_customerId": cid,
-            "_orderId": order["orderId"] if order is not None else subscription.get("_orderId") if subscription else None,
+            "_orderId": order["orderId"]
+            if order is not None
+            else subscription.get("_orderId")
+            if subscription
+            else None,
             "_subscriptionItemIds": [i["subscriptionItemId"] for i in items if "subscriptionItemId" in i],
             **self.audit(when, by="SYSTEM"),
         }
@@ -1134,16 +1267,28 @@ class World:
             transaction = self.new_transaction(invoice, when, success=paid)
             invoice["transactionId"] = transaction["plenigoTransactionId"]
         if subscription is not None and period is not None:
-            self.payment_periods.insert({
-                "subscriptionId": subscription["subscriptionId"], "customerId": cid, "startTime": ts(period[0]),
-                "endTime": ts(period[1]), "success": paid, "accessBlocked": False, "accessBlockedInPeriod": False,
-                "paused": False, "externalBilling": False, "paymentRecalled": False,
-                "invoiceId": invoice["invoiceId"], "bookingTries": 1 if paid else 3, "paymentMethod": method,
-                "accumulatedPrice": total, "nextBookingDate": day_only(period[1]),
-                **({"plenigoTransactionId": transaction["plenigoTransactionId"]} if transaction else {}),
-                **({"failureSource": "CUSTOMER"} if not paid and method != "BILLING" else {}),
-                **self.audit(when, by="SYSTEM"),
-            })  # fmt: skip
+            self.payment_periods.insert(
+                {
+                    "subscriptionId": subscription["subscriptionId"],
+                    "customerId": cid,
+                    "startTime": ts(period[0]),
+                    "endTime": ts(period[1]),
+                    "success": paid,
+                    "accessBlocked": False,
+                    "accessBlockedInPeriod": False,
+                    "paused": False,
+                    "externalBilling": False,
+                    "paymentRecalled": False,
+                    "invoiceId": invoice["invoiceId"],
+                    "bookingTries": 1 if paid else 3,
+                    "paymentMethod": method,
+                    "accumulatedPrice": total,
+                    "nextBookingDate": day_only(period[1]),
+                    **({"plenigoTransactionId": transaction["plenigoTransactionId"]} if transaction else {}),
+                    **({"failureSource": "CUSTOMER"} if not paid and method != "BILLING" else {}),
+                    **self.audit(when, by="SYSTEM"),
+                }
+            )
         return invoice
 
     def ksuid(self, when: datetime) -> str:
@@ -1164,25 +1309,27 @@ class World:
             "PAYPAL": ("PAYPAL", "PAYPAL_REFERENCE_TRANSACTION"),
             "BANK_ACCOUNT": ("PAYONE", "SEPA_DEBIT"),
         }.get(method, ("PAYONE", "SEPA_DEBIT"))
-        return self.transactions.insert({
-            "plenigoTransactionId": self.ksuid(when),
-            "transactionId": str(self.rng.randint(10**10, 10**11 - 1)),
-            "transactionDate": ts(when),
-            "fulfillmentDate": ts(when + timedelta(seconds=self.rng.randint(1, 90))),
-            "sortKey": int(when.strftime("%Y%m%d%H%M%S")) * 1000 + self.rng.randint(0, 999),
-            "amount": invoice["accumulatedPrice"],
-            "currency": invoice["currency"],
-            "paymentProvider": provider,
-            "paymentMethod": method,
-            "paymentAction": action,
-            "paymentStatus": "SUCCESS" if success else "FAILURE",
-            "customerId": invoice["invoiceCustomerId"],
-            "pspTransactionId": f"{provider.lower()}_{self.rng.getrandbits(48):012x}",
-            "description": f"Rechnung {invoice['invoiceId']}",
-            **({} if success else {"errorCode": "card_declined", "errorMessage": "Your card was declined."}),
-            "createdDate": ts(when),
-            "changedDate": ts(when),
-        })  # fmt: skip
+        return self.transactions.insert(
+            {
+                "plenigoTransactionId": self.ksuid(when),
+                "transactionId": str(self.rng.randint(10**10, 10**11 - 1)),
+                "transactionDate": ts(when),
+                "fulfillmentDate": ts(when + timedelta(seconds=self.rng.randint(1, 90))),
+                "sortKey": int(when.strftime("%Y%m%d%H%M%S")) * 1000 + self.rng.randint(0, 999),
+                "amount": invoice["accumulatedPrice"],
+                "currency": invoice["currency"],
+                "paymentProvider": provider,
+                "paymentMethod": method,
+                "paymentAction": action,
+                "paymentStatus": "SUCCESS" if success else "FAILURE",
+                "customerId": invoice["invoiceCustomerId"],
+                "pspTransactionId": f"{provider.lower()}_{self.rng.getrandbits(48):012x}",
+                "description": f"Rechnung {invoice['invoiceId']}",
+                **({} if success else {"errorCode": "card_declined", "errorMessage": "Your card was declined."}),
+                "createdDate": ts(when),
+                "changedDate": ts(when),
+            }
+        )
 
     # access rights, addons, cross client, deliveries, misc ------------------------
 
@@ -1197,25 +1344,48 @@ class World:
                 self._addon(purchase.order, purchase.product.bonus, purchase.when)
         for customer in rng.sample(customers, k=min(4, len(customers))):
             created = datetime.fromisoformat(customer["createdDate"]) + timedelta(days=2)
-            self.grant_access(customer["customerId"], {
-                "accessRightUniqueId": "press-account", "itemType": "EXTERNAL", "itemId": f"ext-{customer['customerId']}",
-                "lifeTimeStart": ts(created), "lifeTimeEnd": ts(created + timedelta(days=365)), "blocked": False,
-                "data": {"reason": "Presseaccount"},
-            }, created, by="MERCHANT")  # fmt: skip
+            self.grant_access(
+                customer["customerId"],
+                {
+                    "accessRightUniqueId": "press-account",
+                    "itemType": "EXTERNAL",
+                    "itemId": f"ext-{customer['customerId']}",
+                    "lifeTimeStart": ts(created),
+                    "lifeTimeEnd": ts(created + timedelta(days=365)),
+                    "blocked": False,
+                    "data": {"reason": "Presseaccount"},
+                },
+                created,
+                by="MERCHANT",
+            )
         self._cross_client(customers)
         self._deliveries()
         for n, plan in enumerate(plans):
             sub = plan.record
             if plan.precursor is None and (n == 0 or rng.random() < 0.3):
-                self.chain_data.insert({"chainId": sub["chainId"], "data": {
-                    "werber": f"W-{rng.randint(1000, 9999)}", "kanal": rng.choice(["telefon", "web", "messe"])}})
+                self.chain_data.insert(
+                    {
+                        "chainId": sub["chainId"],
+                        "data": {
+                            "werber": f"W-{rng.randint(1000, 9999)}",
+                            "kanal": rng.choice(["telefon", "web", "messe"]),
+                        },
+                    }
+                )
             if sub["status"] == "ACTIVE" and rng.random() < 0.05:
                 start = self.between(datetime.fromisoformat(sub["startDate"]), self.anchor)
-                self.chain_status.insert({
-                    "customerId": sub["invoiceCustomerId"], "chainId": sub["chainId"], "startTime": ts(start),
-                    "endTime": ts(start + timedelta(days=rng.randint(2, 20))), "oldStatus": "ACTIVE",
-                    "newStatus": "BLOCKED", "createdDate": ts(start), "changedDate": ts(start),
-                })  # fmt: skip
+                self.chain_status.insert(
+                    {
+                        "customerId": sub["invoiceCustomerId"],
+                        "chainId": sub["chainId"],
+                        "startTime": ts(start),
+                        "endTime": ts(start + timedelta(days=rng.randint(2, 20))),
+                        "oldStatus": "ACTIVE",
+                        "newStatus": "BLOCKED",
+                        "createdDate": ts(start),
+                        "changedDate": ts(start),
+                    }
+                )
         card_customers = {c["customerId"] for c in self.credit_cards}
         no_card = next((c["customerId"] for c in customers if c["customerId"] not in card_customers), None)
         for customer in customers:
@@ -1226,29 +1396,64 @@ class World:
         movers = self.addresses.list(type="DELIVERY") or self.addresses.list()
         for n, address in enumerate(movers):
             if n == 0 or rng.random() < 0.3:
-                moved = self.person() | {"lastName": address["lastName"], "firstName": address["firstName"],
-                                         "salutation": address["salutation"]}  # fmt: skip
+                moved = self.person() | {
+                    "lastName": address["lastName"],
+                    "firstName": address["firstName"],
+                    "salutation": address["salutation"],
+                }
                 day = (self.anchor + timedelta(days=rng.randint(7, 60))).date().isoformat()
-                self.future_addresses.insert({
-                    **{k: moved[k] for k in ("salutation", "firstName", "lastName", "street", "streetNumber",
-                                             "postcode", "city", "country")},
-                    "businessAddress": False, "validationStatus": "VALID", "activationDate": f"{day}T00:00:00Z",
-                    "_id": f"{address['addressId']}:{day}", "_addressId": address["addressId"],
-                })  # fmt: skip
+                self.future_addresses.insert(
+                    {
+                        **{
+                            k: moved[k]
+                            for k in (
+                                "salutation",
+                                "firstName",
+                                "lastName",
+                                "street",
+                                "streetNumber",
+                                "postcode",
+                                "city",
+                                "country",
+                            )
+                        },
+                        "businessAddress": False,
+                        "validationStatus": "VALID",
+                        "activationDate": f"{day}T00:00:00Z",
+                        "_id": f"{address['addressId']}:{day}",
+                        "_addressId": address["addressId"],
+                    }
+                )
         dossier = [p for p in purchases if p.product.key == "dossier-energy"]
         for purchase in dossier[:6]:
-            self.wallets.insert({
-                "customerId": purchase.customer["customerId"], "uniqueId": "artikel-credits",
-                "title": "Artikel-Guthaben", "availableCreditCount": rng.randint(1, 10),
-                "creditCountInvalidation": True, "creditValidityTime": 12, "creditValidityTimespan": "MONTH",
-                "creditValidityTimeStart": ts(purchase.when), **self.audit(purchase.when, by="SYSTEM"),
-            })  # fmt: skip
+            self.wallets.insert(
+                {
+                    "customerId": purchase.customer["customerId"],
+                    "uniqueId": "artikel-credits",
+                    "title": "Artikel-Guthaben",
+                    "availableCreditCount": rng.randint(1, 10),
+                    "creditCountInvalidation": True,
+                    "creditValidityTime": 12,
+                    "creditValidityTimespan": "MONTH",
+                    "creditValidityTimeStart": ts(purchase.when),
+                    **self.audit(purchase.when, by="SYSTEM"),
+                }
+            )
         business = [c for c in customers if c.get("invoiceEmail")]
         business += [c for c in customers if c["status"] == "ACTIVATED" and c not in business]
         for customer in business[:2]:
-            self.set_mark(customer, {"dealerGroup": "Nord", "dealerNumber": f"H-{rng.randint(1000, 9999)}",
-                                     "agencyPrice": 38.5, "basePrice": 46.9, "exitLiability": 3},
-                          datetime.fromisoformat(customer["createdDate"]), by="MERCHANT")  # fmt: skip
+            self.set_mark(
+                customer,
+                {
+                    "dealerGroup": "Nord",
+                    "dealerNumber": f"H-{rng.randint(1000, 9999)}",
+                    "agencyPrice": 38.5,
+                    "basePrice": 46.9,
+                    "exitLiability": 3,
+                },
+                datetime.fromisoformat(customer["createdDate"]),
+                by="MERCHANT",
+            )
         for customer in rng.sample(customers, k=min(3, len(customers))):
             self._app_store(customer)
 
@@ -1273,21 +1478,37 @@ class World:
     def grant_order_access(self, order: Record) -> None:
         when = datetime.fromisoformat(order["orderDate"])
         for item in order["items"]:
-            self.grant_access(item["deliveryCustomerId"], {
-                "accessRightUniqueId": item["accessRightUniqueId"], "itemType": "SINGLE_PRODUCT",
-                "itemId": f"{order['orderId']}-{item['position']}", "lifeTimeStart": order["orderDate"],
-                "lifeTimeEnd": None, "blocked": False, "productId": item["productId"],
-                "plenigoOfferId": item["plenigoOfferId"], "plenigoProductId": item["plenigoProductId"], "data": {},
-            }, when, by="SYSTEM")  # fmt: skip
+            self.grant_access(
+                item["deliveryCustomerId"],
+                {
+                    "accessRightUniqueId": item["accessRightUniqueId"],
+                    "itemType": "SINGLE_PRODUCT",
+                    "itemId": f"{order['orderId']}-{item['position']}",
+                    "lifeTimeStart": order["orderDate"],
+                    "lifeTimeEnd": None,
+                    "blocked": False,
+                    "productId": item["productId"],
+                    "plenigoOfferId": item["plenigoOfferId"],
+                    "plenigoProductId": item["plenigoProductId"],
+                    "data": {},
+                },
+                when,
+                by="SYSTEM",
+            )
 
     def grant_access(self, customer_id: str, item: Record, when: datetime, *, by: str) -> Record:
         """Add an access right item to the customer's access rights (creating the record)."""
         record = self.access_rights.get(customer_id)
         stamped = {**item, **self.audit(when, by=by)}
         if record is None:
-            record = self.access_rights.insert({
-                "customerId": customer_id, "customerBlocked": False, "items": [stamped], **self.audit(when, by=by),
-            })  # fmt: skip
+            record = self.access_rights.insert(
+                {
+                    "customerId": customer_id,
+                    "customerBlocked": False,
+                    "items": [stamped],
+                    **self.audit(when, by=by),
+                }
+            )
         else:
             record["items"].append(stamped)
             record["changedDate"] = max(record["changedDate"], ts(when))
@@ -1340,12 +1561,19 @@ class World:
             }
             self.subscriptions.insert(record)
             self.grant_subscription_access(record)
-            self.cross_transactions.insert({
-                "sourceCompanyId": PARTNER_COMPANY_ID, "connectedCompanyId": COMPANY_ID,
-                "subscriptionId": record["subscriptionId"], "type": "PAYMENT",
-                "paidStatus": rng.choice(["OPEN", "PAID"]), "paymentMethod": record["paymentMethod"],
-                "amount": product.price, "currency": "EUR", **self.audit(start, by="SYSTEM"),
-            })  # fmt: skip
+            self.cross_transactions.insert(
+                {
+                    "sourceCompanyId": PARTNER_COMPANY_ID,
+                    "connectedCompanyId": COMPANY_ID,
+                    "subscriptionId": record["subscriptionId"],
+                    "type": "PAYMENT",
+                    "paidStatus": rng.choice(["OPEN", "PAID"]),
+                    "paymentMethod": record["paymentMethod"],
+                    "amount": product.price,
+                    "currency": "EUR",
+                    **self.audit(start, by="SYSTEM"),
+                }
+            )
         for n in range(3):
             self.vouchers.insert({"voucherCode": f"ALPEN-{2025 + n}-{rng.randint(1000, 9999)}", "used": False})
 
@@ -1360,14 +1588,20 @@ class World:
                     continue
                 if sub.get("endDate") and sub["endDate"] < ts(edition):
                     continue
-                self.delivery_dates.insert({
-                    "title": f"Wochenendausgabe {edition:%d.%m.%Y}", "publishingDate": ts(edition),
-                    "subscriptionId": sub["subscriptionId"], "subscriptionItemId": sub["items"][0]["subscriptionItemId"],
-                    "deliveryListId": DELIVERY_LIST_ID, "deliveryListDateId": 2400 + 9 - n,
-                    "deliveryCustomerId": sub["deliveryCustomerId"],
-                    **({"deliveryAddressId": sub["deliveryAddressId"]} if "deliveryAddressId" in sub else {}),
-                    "createdDate": ts(edition - timedelta(days=2)), "changedDate": ts(edition - timedelta(days=2)),
-                })  # fmt: skip
+                self.delivery_dates.insert(
+                    {
+                        "title": f"Wochenendausgabe {edition:%d.%m.%Y}",
+                        "publishingDate": ts(edition),
+                        "subscriptionId": sub["subscriptionId"],
+                        "subscriptionItemId": sub["items"][0]["subscriptionItemId"],
+                        "deliveryListId": DELIVERY_LIST_ID,
+                        "deliveryListDateId": 2400 + 9 - n,
+                        "deliveryCustomerId": sub["deliveryCustomerId"],
+                        **({"deliveryAddressId": sub["deliveryAddressId"]} if "deliveryAddressId" in sub else {}),
+                        "createdDate": ts(edition - timedelta(days=2)),
+                        "changedDate": ts(edition - timedelta(days=2)),
+                    }
+                )
 
     def set_mark(self, customer: Record, data: Record, when: datetime, *, by: str = "API") -> Record:
         record = self.marks.get(customer["customerId"])
@@ -1382,16 +1616,35 @@ class World:
         rng = self.rng
         when = datetime.fromisoformat(customer["createdDate"]) + timedelta(days=rng.randint(1, 30))
         store = rng.choice(["APPSTORE", "PLAYSTORE"])
-        sub = self.app_store_subscriptions.insert({
-            "chainId": 0, "externalSystemId": str(rng.randint(10**14, 10**15 - 1)), "customerId": customer["customerId"],
-            "startDate": ts(when), "endDate": ts(add_months(when, 1)), "status": "ACTIVE",
-            "accessRightUniqueId": "nordlicht-plus", **self.audit(when, by="SYSTEM"),
-        })  # fmt: skip
+        sub = self.app_store_subscriptions.insert(
+            {
+                "chainId": 0,
+                "externalSystemId": str(rng.randint(10**14, 10**15 - 1)),
+                "customerId": customer["customerId"],
+                "startDate": ts(when),
+                "endDate": ts(add_months(when, 1)),
+                "status": "ACTIVE",
+                "accessRightUniqueId": "nordlicht-plus",
+                **self.audit(when, by="SYSTEM"),
+            }
+        )
         sub["chainId"] = sub["appStoreSubscriptionId"]
-        self.app_store_orders.insert({
-            "orderDate": ts(when), "customerId": customer["customerId"], "storeType": store,
-            "items": [{"position": 1, "deliveryCustomerId": customer["customerId"],
-                       "productId": "de.nordlicht.digital.monthly", "appStoreSubscriptionId": sub["appStoreSubscriptionId"],
-                       "accessRightUniqueId": "nordlicht-plus", "createdDate": ts(when), "changedDate": ts(when)}],
-            **self.audit(when, by="SYSTEM"),
-        })  # fmt: skip
+        self.app_store_orders.insert(
+            {
+                "orderDate": ts(when),
+                "customerId": customer["customerId"],
+                "storeType": store,
+                "items": [
+                    {
+                        "position": 1,
+                        "deliveryCustomerId": customer["customerId"],
+                        "productId": "de.nordlicht.digital.monthly",
+                        "appStoreSubscriptionId": sub["appStoreSubscriptionId"],
+                        "accessRightUniqueId": "nordlicht-plus",
+                        "createdDate": ts(when),
+                        "changedDate": ts(when),
+                    }
+                ],
+                **self.audit(when, by="SYSTEM"),
+            }
+        )

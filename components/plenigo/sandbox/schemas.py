@@ -103,7 +103,11 @@ ACCESS_RIGHT_ITEM: Schema = {
 OPT_IN_TYPES = ["EMAIL", "MESSENGER", "PHONE", "POST"]
 OPT_IN_STATUS = ["NONE", "SINGLE_OPT_IN", "DOUBLE_OPT_IN", "OBJECTION_OPT_IN", "REVOKED_OPT_IN"]
 PAUSE: Schema = obj(
-    {"startPauseDate": DATE, "endPauseDate": DATE, "pauseType": {"type": "string", "enum": ["PAYMENT_ONLY", "STANDARD"]}},
+    {
+        "startPauseDate": DATE,
+        "endPauseDate": DATE,
+        "pauseType": {"type": "string", "enum": ["PAYMENT_ONLY", "STANDARD"]},
+    },
     "startPauseDate",
     "endPauseDate",
 )
@@ -123,7 +127,9 @@ WBZ_MARK: Schema = obj(
 
 _SCHEMAS: dict[str, Schema] = {
     # Access Rights
-    "createAccessRightsForCustomer": obj({**ACCESS_RIGHT_ITEM, "accessRightUniqueId": UNIQUE_ID}, "accessRightUniqueId"),
+    "createAccessRightsForCustomer": obj(
+        {**ACCESS_RIGHT_ITEM, "accessRightUniqueId": UNIQUE_ID}, "accessRightUniqueId"
+    ),
     "updateAccessRightForCustomer": obj(ACCESS_RIGHT_ITEM),
     # Addresses
     "createAddress": obj(ADDRESS_CREATION, "customerId"),
@@ -160,7 +166,9 @@ _SCHEMAS: dict[str, Schema] = {
         },
         "optIns",
     ),
-    "changeCustomerStatus": obj({"status": {"type": "string", "enum": ["ACTIVATED", "BLOCKED", "DEACTIVATED"]}}, "status"),
+    "changeCustomerStatus": obj(
+        {"status": {"type": "string", "enum": ["ACTIVATED", "BLOCKED", "DEACTIVATED"]}}, "status"
+    ),
     "createStripeCustomer": obj({"stripeId": s(20, minLength=1)}, "stripeId"),
     "updateCustomerMark": WBZ_MARK,
     "searchCustomerByAddress": obj(
@@ -183,10 +191,16 @@ _SCHEMAS: dict[str, Schema] = {
     "updatePurchasedAddonTrackingData": obj(
         {
             "status": {"type": "string", "enum": STATUS_ADDON},
-            "trackingData": obj({
-                "trackingId": s(50), "trackingUrl": s(400), "serviceProvider": s(),
-                "sendingDate": DATE_TIME, "arrivalDate": DATE_TIME, "additionalData": string_map(30, 200),
-            }),  # fmt: skip
+            "trackingData": obj(
+                {
+                    "trackingId": s(50),
+                    "trackingUrl": s(400),
+                    "serviceProvider": s(),
+                    "sendingDate": DATE_TIME,
+                    "arrivalDate": DATE_TIME,
+                    "additionalData": string_map(30, 200),
+                }
+            ),
         },
         "status",
     ),
@@ -204,7 +218,10 @@ _SCHEMAS: dict[str, Schema] = {
     ),
     "changeSubscriptionPaymentMethod": obj(
         {
-            "paymentMethod": {"type": "string", "enum": ["AMAZON_PAY", "BANK_ACCOUNT", "BILLING", "CREDIT_CARD", "PAYPAL"]},
+            "paymentMethod": {
+                "type": "string",
+                "enum": ["AMAZON_PAY", "BANK_ACCOUNT", "BILLING", "CREDIT_CARD", "PAYPAL"],
+            },
             "paymentMethodId": {"type": "integer", "minimum": 0},
         },
         "paymentMethod",
@@ -223,7 +240,9 @@ _SCHEMAS: dict[str, Schema] = {
     "pauseSubscription": PAUSE,
     "pauseSubscriptionDelivery": PAUSE,
     "replaceSubscriptionChainAdditionalData": obj({"data": string_map(30, 200)}),
-    "useCrossClientVoucher": obj({"customerId": CUSTOMER_ID, "voucherCode": s(100, minLength=1)}, "customerId", "voucherCode"),
+    "useCrossClientVoucher": obj(
+        {"customerId": CUSTOMER_ID, "voucherCode": s(100, minLength=1)}, "customerId", "voucherCode"
+    ),
 }
 
 BODIES: dict[str, Draft202012Validator] = {name: compile_schema(schema) for name, schema in _SCHEMAS.items()}

@@ -27,10 +27,22 @@ __all__ = ["OPERATIONS", "has_access"]
 OPERATIONS = OperationTable()
 op = OPERATIONS.op
 
-SUBSCRIPTION_TYPES = ("CREDIT_BASED", "CREDIT_TIME_BASED", "CREDIT_TRIGGER_BASED", "CROSS_COMPANY_TIME_BASED",
-                      "ISSUE_BASED", "TIME_BASED", "TIME_BASED_MULTIUSER", "TIME_CREDIT_BASED", "VOUCHER_CREDIT_BASED",
-                      "VOUCHER_CREDIT_TIME_BASED", "VOUCHER_CREDIT_TRIGGER_BASED", "VOUCHER_ISSUE_BASED",
-                      "VOUCHER_TIME_BASED", "VOUCHER_TIME_CREDIT_BASED")  # fmt: skip
+SUBSCRIPTION_TYPES = (
+    "CREDIT_BASED",
+    "CREDIT_TIME_BASED",
+    "CREDIT_TRIGGER_BASED",
+    "CROSS_COMPANY_TIME_BASED",
+    "ISSUE_BASED",
+    "TIME_BASED",
+    "TIME_BASED_MULTIUSER",
+    "TIME_CREDIT_BASED",
+    "VOUCHER_CREDIT_BASED",
+    "VOUCHER_CREDIT_TIME_BASED",
+    "VOUCHER_CREDIT_TRIGGER_BASED",
+    "VOUCHER_ISSUE_BASED",
+    "VOUCHER_TIME_BASED",
+    "VOUCHER_TIME_CREDIT_BASED",
+)
 NOT_ACTIVE = (40002, "Subscription is not active.")
 
 
@@ -148,9 +160,7 @@ def possible_ends(world: World, sub: Record, *, accounting: bool = False, count:
     """The next dates the subscription can end on, honouring its notice period."""
     start = parse_stamp(sub["startDate"])
     amount, span = (
-        (sub["accountingPeriod"], sub["accountingPeriodTimeSpan"])
-        if accounting
-        else (sub["term"], sub["termTimeSpan"])
+        (sub["accountingPeriod"], sub["accountingPeriodTimeSpan"]) if accounting else (sub["term"], sub["termTimeSpan"])
     )
     if span == "NONE" or amount < 1:
         amount, span = 1, "MONTH"
@@ -233,6 +243,7 @@ async def cancel_undo(ctx: Ctx) -> Response:
 
 
 def item_or_400(sub: Record, item_id: int) -> Record:
+    item: Record
     for item in sub["items"]:
         if item["subscriptionItemId"] == item_id:
             return item
@@ -371,7 +382,8 @@ async def pause_dates(ctx: Ctx) -> Response:
     active_or_400(sub)
     start = parse_stamp(sub["startDate"])
     amount, span = sub["accountingPeriod"], sub["accountingPeriodTimeSpan"]
-    days, n = [], 1
+    days: list[str] = []
+    n = 1
     while len(days) < 3 and n < 2000:
         candidate = add_span(start, amount * n, span)
         if candidate > world.now() and (not sub.get("endDate") or ts(candidate) < sub["endDate"]):
@@ -514,12 +526,20 @@ async def use_cross_client_voucher(ctx: Ctx) -> Response:
     now = world.now()
     plan = SubPlan(customer, PARTNER_PRODUCT, now, world.payment_method(customer, now))
     record = world.subscription_record(plan)
-    record.update({
-        "subscriptionType": "CROSS_COMPANY_TIME_BASED", "connectedOffer": True, "activePartners": [PARTNER_COMPANY_ID],
-        "connectedOfferInfo": {"contractCompanyId": COMPANY_ID, "companyId": PARTNER_COMPANY_ID,
-                               "customerId": customer["customerId"], "plenigoOfferId": PARTNER_PRODUCT.plenigo_offer_id},
-        **world.audit(now, by="API"),
-    })  # fmt: skip
+    record.update(
+        {
+            "subscriptionType": "CROSS_COMPANY_TIME_BASED",
+            "connectedOffer": True,
+            "activePartners": [PARTNER_COMPANY_ID],
+            "connectedOfferInfo": {
+                "contractCompanyId": COMPANY_ID,
+                "companyId": PARTNER_COMPANY_ID,
+                "customerId": customer["customerId"],
+                "plenigoOfferId": PARTNER_PRODUCT.plenigo_offer_id,
+            },
+            **world.audit(now, by="API"),
+        }
+    )
     world.subscriptions.insert(record)
     world.grant_subscription_access(record)
     voucher["used"] = True
@@ -534,7 +554,11 @@ async def get_payment_periods(ctx: Ctx) -> Response:
     subscription = ctx.int_query("subscriptionId")
     if subscription is not None and world.subscriptions.get(subscription) is None:
         raise not_found()
-    rows = world.payment_periods.list() if subscription is None else world.payment_periods.list(subscriptionId=subscription)
+    rows = (
+        world.payment_periods.list()
+        if subscription is None
+        else world.payment_periods.list(subscriptionId=subscription)
+    )
     return search_response(rows, params, id_field="subscriptionPaymentPeriodId")
 
 
@@ -601,8 +625,18 @@ async def get_access_rights(ctx: Ctx) -> Response:
     return json_response(access_rights_of(world_of(ctx), customer_or_404(ctx)))
 
 
-ITEM_FIELDS = ("lifeTimeStart", "lifeTimeEnd", "accessTimeStart", "accessTimeEnd", "pausedTimeStart", "pausedTimeEnd",
-               "maxCacheDate", "data", "blocked", "activePartners")  # fmt: skip
+ITEM_FIELDS = (
+    "lifeTimeStart",
+    "lifeTimeEnd",
+    "accessTimeStart",
+    "accessTimeEnd",
+    "pausedTimeStart",
+    "pausedTimeEnd",
+    "maxCacheDate",
+    "data",
+    "blocked",
+    "activePartners",
+)
 
 
 @op("POST", "/accessRights/{customerId}", "createAccessRightsForCustomer", "Access Rights")
@@ -710,4 +744,3 @@ async def check_access(ctx: Ctx) -> Response:
         raise bad_request("accessRightUniqueIds", "required", raw)
     ids = [part.strip() for part in raw.split(",") if part.strip()]
     return json_response(has_access(world_of(ctx), customer, ids))
-

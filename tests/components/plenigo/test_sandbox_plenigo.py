@@ -153,8 +153,12 @@ def test_changed_since_polling_sees_new_and_updated_records_once(
 ) -> None:
     """What a polling trigger does: startTime = the last change date seen, ascending ids, paging."""
     for resource in ("customers", "orders", "invoices", "subscriptions"):
-        id_field = {"customers": "customerId", "orders": "orderId", "invoices": "invoiceId",
-                    "subscriptions": "subscriptionId"}[resource]  # fmt: skip
+        id_field = {
+            "customers": "customerId",
+            "orders": "orderId",
+            "invoices": "invoiceId",
+            "subscriptions": "subscriptionId",
+        }[resource]
         everything, _ = page_through(client, f"/{resource}", size=100)
         cursor = max(r["changedDate"] for r in everything)
         seeded = admin.post("/seed", json={"resource": resource, "count": 3}).json()
@@ -165,8 +169,7 @@ def test_changed_since_polling_sees_new_and_updated_records_once(
         # Records changed at exactly the cursor are included (inclusive), the rest are the new ones.
         newer = [r for r in fresh if r["changedDate"] > cursor]
         assert {str(r[id_field]) for r in newer} == {str(i) for i in seeded["ids"] + changed["ids"]}
-        key = (lambda v: int(v))
-        assert [key(i) for i in fresh_ids] == sorted(key(i) for i in fresh_ids)
+        assert [int(i) for i in fresh_ids] == sorted(int(i) for i in fresh_ids)
         assert all(r["changedDate"] >= cursor for r in fresh)
         next_cursor = max(r["changedDate"] for r in fresh)
         again, _ = page_through(client, f"/{resource}", size=5, startTime=next_cursor)
@@ -194,8 +197,15 @@ def test_seeded_records_are_dated_now(client: httpx.Client, admin: httpx.Client)
             record = client.get(f"/customers/{customer_id}").json()
             assert record["createdDate"] == record["changedDate"] == "2031-02-03T04:05:06.000000Z"
         health = admin.get("/health").json()
-        assert {"customers", "orders", "invoices", "subscriptions", "addresses", "accessRights",
-                "changedCustomers"} <= set(health["seedable"])  # fmt: skip
+        assert {
+            "customers",
+            "orders",
+            "invoices",
+            "subscriptions",
+            "addresses",
+            "accessRights",
+            "changedCustomers",
+        } <= set(health["seedable"])
     finally:
         admin.put("/clock", json={"frozen": False})
 
@@ -205,8 +215,15 @@ def test_seeded_records_are_dated_now(client: httpx.Client, admin: httpx.Client)
 
 def test_not_found_and_unknown_paths(client: httpx.Client) -> None:
     not_found = {"errorCode": 99404, "errorMessage": "Entity for given id does not exist."}
-    for path in ("/customers/999999", "/orders/1", "/invoices/42", "/subscriptions/7", "/addresses/abc",
-                 "/products/offers/1", "/no/such/endpoint"):  # fmt: skip
+    for path in (
+        "/customers/999999",
+        "/orders/1",
+        "/invoices/42",
+        "/subscriptions/7",
+        "/addresses/abc",
+        "/products/offers/1",
+        "/no/such/endpoint",
+    ):
         response = client.get(path)
         assert response.status_code == 404, path
         assert response.json() == not_found
@@ -219,10 +236,14 @@ def test_bad_requests_name_the_field_and_change_nothing(client: httpx.Client, ap
     assert missing.status_code == 400
     assert missing.json()["validationErrors"] == [{"field": "email", "error": "required", "value": ""}]
     wrong = client.post("/customers", json={"email": "not-an-email", "language": "german"})
-    assert {(e["field"], e["error"]) for e in wrong.json()["validationErrors"]} == {("email", "email"), ("language", "max")}
-    assert client.post("/customers", content=b"{broken", headers={"Content-Type": "application/json"}).json()[
-        "errorCode"
-    ] == 99002
+    assert {(e["field"], e["error"]) for e in wrong.json()["validationErrors"]} == {
+        ("email", "email"),
+        ("language", "max"),
+    }
+    assert (
+        client.post("/customers", content=b"{broken", headers={"Content-Type": "application/json"}).json()["errorCode"]
+        == 99002
+    )
     assert client.post("/customers").json() == {"errorCode": 99001, "errorMessage": "Request body is missing."}
     taken = client.get("/customers").json()["items"][0]["email"]
     duplicate = client.post("/customers", json={"email": taken, "language": "de"})
@@ -236,9 +257,22 @@ def test_bad_requests_name_the_field_and_change_nothing(client: httpx.Client, ap
 
 
 def test_create_then_read_back_and_208_for_a_repeat(client: httpx.Client) -> None:
-    body = {"email": "jonas.lorenz@example.org", "language": "de", "firstName": "Jonas", "lastName": "Lorenz",
-            "addresses": [{"type": "INVOICE", "street": "Holstenstraße", "streetNumber": "3", "postcode": "24103",
-                           "city": "Kiel", "country": "DE"}]}  # fmt: skip
+    body = {
+        "email": "jonas.lorenz@example.org",
+        "language": "de",
+        "firstName": "Jonas",
+        "lastName": "Lorenz",
+        "addresses": [
+            {
+                "type": "INVOICE",
+                "street": "Holstenstraße",
+                "streetNumber": "3",
+                "postcode": "24103",
+                "city": "Kiel",
+                "country": "DE",
+            }
+        ],
+    }
     created = client.post("/customers", json=body)
     assert created.status_code == 201
     customer = created.json()
@@ -268,8 +302,10 @@ def test_rate_limit_answers_99429_and_recovers_after_reset() -> None:
         statuses = [http.get("/customers").status_code for _ in range(6)]
         assert statuses == [200, 200, 200, 200, 429, 429]
         limited = http.get("/orders")
-        assert limited.json() == {"errorCode": 99429,
-                                  "errorMessage": "The rate limit for this endpoint is reached. Please try again later."}
+        assert limited.json() == {
+            "errorCode": 99429,
+            "errorMessage": "The rate limit for this endpoint is reached. Please try again later.",
+        }
         assert "retry-after" not in limited.headers  # plenigo documents none
         httpx.post(running.url + "/_sandbox/reset")
         assert http.get("/customers").status_code == 200
@@ -347,8 +383,10 @@ def test_subscription_lifecycle(client: httpx.Client, app: SandboxApp) -> None:
     assert ended["status"] == "INACTIVE"
     refused = client.put(f"{path}/cancel/now")
     assert refused.status_code == 400 and refused.json()["errorCode"] == 40002
-    access = client.get(f"/accessRights/{ended['deliveryCustomerId']}/hasAccess",
-                        params={"accessRightUniqueIds": ended["items"][0]["accessRightUniqueId"]}).json()  # fmt: skip
+    access = client.get(
+        f"/accessRights/{ended['deliveryCustomerId']}/hasAccess",
+        params={"accessRightUniqueIds": ended["items"][0]["accessRightUniqueId"]},
+    ).json()
     item_ids = {str(i["subscriptionItemId"]) for i in ended["items"]}
     assert not any(i["accessGranted"] for i in access["items"] if i["itemId"] in item_ids)
 

@@ -126,10 +126,8 @@ def from_schema(node: dict[str, Any]) -> Any:
         return True
     if kind == "array":
         return []
-    fmt = node.get("format")
-    return {"date": "2031-01-15", "date-time": "2031-01-15T08:00:00Z", "email": "new.reader@example.com"}.get(
-        fmt, "sample"
-    )
+    samples = {"date": "2031-01-15", "date-time": "2031-01-15T08:00:00Z", "email": "new.reader@example.com"}
+    return samples.get(str(node.get("format")), "sample")
 
 
 # ---------------------------------------------------------------------------- fixtures
@@ -194,7 +192,7 @@ def body_overrides(operation_id: str, ids: dict[str, Any], app: SandboxApp) -> d
     """Spec examples use ids of plenigo's own examples; point them at seeded records."""
     world = MODULE.world_of(app)
     address = world.addresses.get(ids["addressId"])
-    return {
+    overrides: dict[str, dict[str, Any]] = {
         # The spec's own example sends times ("06:00:00") where its schema wants date-times.
         "createAccessRightsForCustomer": {"accessTimeStart": None, "accessTimeEnd": None},
         "updateAccessRightForCustomer": {"accessTimeStart": None, "accessTimeEnd": None},
@@ -206,8 +204,10 @@ def body_overrides(operation_id: str, ids: dict[str, Any], app: SandboxApp) -> d
         "validateAddress": {"customerId": ids["customerId"]},
         "updateCustomerAssociatedOptIn": {"optIns": {"EMAIL": {"status": "DOUBLE_OPT_IN"}}},
         "searchCustomerByAddress": {
-            "postcode": address["postcode"], "country": address["country"], "lastName": address["lastName"],
-        },  # fmt: skip
+            "postcode": address["postcode"],
+            "country": address["country"],
+            "lastName": address["lastName"],
+        },
         "updateCrossClientTransactionPaidStatus": {"paidStatus": "PAID"},
         "useCrossClientVoucher": {"customerId": ids["customerId"], "voucherCode": ids["voucherCode"]},
         "changeSubscriptionAddress": {"addressId": ids["invoiceAddressId"], "addressType": "INVOICE"},
@@ -215,11 +215,13 @@ def body_overrides(operation_id: str, ids: dict[str, Any], app: SandboxApp) -> d
         "changeSubscriptionDiscount": {"subscriptionItemId": ids["subscriptionItemId"]},
         "changeSubscriptionQuantity": {"subscriptionItemId": ids["subscriptionItemId"]},
         "changeSubscriptionPaymentMethod": {
-            "paymentMethod": ids["paymentMethod"], "paymentMethodId": ids["paymentMethodId"],
-        },  # fmt: skip
+            "paymentMethod": ids["paymentMethod"],
+            "paymentMethodId": ids["paymentMethodId"],
+        },
         "pauseSubscription": {"startPauseDate": FUTURE, "endPauseDate": "2099-01-31"},
         "pauseSubscriptionDelivery": {"startPauseDate": FUTURE, "endPauseDate": "2099-01-31"},
-    }.get(operation_id)
+    }
+    return overrides.get(operation_id)
 
 
 # Calls that need a state first: (method, path template, body).
@@ -229,15 +231,16 @@ SETUP: dict[str, list[tuple[str, str, Any]]] = {
         ("PUT", "/subscriptions/{subscriptionId}/pause", {"startPauseDate": FUTURE, "endPauseDate": "2099-01-31"})
     ],
     "deletePauseSubscriptionDelivery": [
-        ("PUT", "/subscriptions/{printSubscriptionId}/pause/delivery",
-         {"startPauseDate": FUTURE, "endPauseDate": "2099-01-31"}),
-    ],  # fmt: skip
+        (
+            "PUT",
+            "/subscriptions/{printSubscriptionId}/pause/delivery",
+            {"startPauseDate": FUTURE, "endPauseDate": "2099-01-31"},
+        ),
+    ],
 }
 
 
-def build_call(
-    operation_id: str, ids: dict[str, Any], app: SandboxApp
-) -> tuple[str, str, dict[str, Any], Any]:
+def build_call(operation_id: str, ids: dict[str, Any], app: SandboxApp) -> tuple[str, str, dict[str, Any], Any]:
     meta = next(o for o in OPERATIONS if o.operation_id == operation_id)
     operation = spec_op(meta.method, meta.path)
     overrides = PARAM_OVERRIDES.get(operation_id, {})
@@ -291,8 +294,10 @@ def test_covered_operations_exist_in_spec_and_meet_the_floor() -> None:
         if isinstance(op, dict) and set(op.get("tags", [])) & TAGS
     ]
     missing = sorted(oid for _, oid in spec_ops if oid not in OP_IDS)
-    print(f"\nplenigo sandbox covers {len(OPERATIONS)} of {sum(len(v) for v in SPEC['paths'].values())} "
-          f"spec operations: {dict(sorted(by_tag.items()))}")  # fmt: skip
+    print(
+        f"\nplenigo sandbox covers {len(OPERATIONS)} of {sum(len(v) for v in SPEC['paths'].values())} "
+        f"spec operations: {dict(sorted(by_tag.items()))}"
+    )
     assert not missing, f"operations of the covered tags not implemented: {missing}"
     assert len(OPERATIONS) >= COVERAGE_FLOOR
 
@@ -319,9 +324,19 @@ def test_valid_call_answers_documented_2xx_matching_schema(
 
 def test_searches_return_data(client: httpx.Client) -> None:
     """The seeded data is not empty where a connector needs records to look at."""
-    for path in ("/customers", "/addresses", "/orders", "/invoices", "/subscriptions", "/accessRights",
-                 "/products/offers", "/products/offers/archived", "/orders/purchasedAddons",
-                 "/subscriptions/deliveryLists/dates", "/subscriptions/paymentPeriods"):  # fmt: skip
+    for path in (
+        "/customers",
+        "/addresses",
+        "/orders",
+        "/invoices",
+        "/subscriptions",
+        "/accessRights",
+        "/products/offers",
+        "/products/offers/archived",
+        "/orders/purchasedAddons",
+        "/subscriptions/deliveryLists/dates",
+        "/subscriptions/paymentPeriods",
+    ):
         items = client.get(path, params={"size": 100}).json()["items"]
         assert items, path
 
@@ -379,8 +394,9 @@ def test_bad_body_is_a_400_and_changes_nothing(
     before = store_fingerprint(app)
     for payload in (wrong_types(operation), "{not json", ""):
         content = json.dumps(payload) if isinstance(payload, dict) else payload
-        response = client.request(method, path, params=params, content=content,
-                                  headers={"Content-Type": "application/json"})  # fmt: skip
+        response = client.request(
+            method, path, params=params, content=content, headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == 400, f"{operation_id}: {response.status_code} {response.text[:300]}"
         if operation_id not in SPEC_OMITS_400:
             check_response(operation_id, response)
@@ -388,7 +404,9 @@ def test_bad_body_is_a_400_and_changes_nothing(
         assert isinstance(body["errorCode"], int) and body["errorMessage"]
         if isinstance(payload, dict):
             assert body["errorCode"] == 99400
-            assert body["validationErrors"] and all(set(e) == {"field", "error", "value"} for e in body["validationErrors"])
+            assert body["validationErrors"] and all(
+                set(e) == {"field", "error", "value"} for e in body["validationErrors"]
+            )
     assert store_fingerprint(app) == before, f"{operation_id}: a refused request changed the store"
 
 
