@@ -26,7 +26,7 @@ from .http import HttpClient, RateLimiter, Response
 from .http.bodies import get_path, to_records
 from .http.redact import is_sensitive_name, redact
 from .message import Message
-from .specs import AuthSpec, EmitBehavior, HttpSpec, PaginationSpec, RateLimitSpec, RequestSpec
+from .specs import AuthSpec, EmitBehavior, HttpSpec, PaginationSpec, PollingSpec, RateLimitSpec, RequestSpec
 from .templating import render
 from .validation import SchemaValidator, compile_schema
 
@@ -170,10 +170,15 @@ class Context:
         name = self.function.name if self.function else "?"
         raise ComponentError(f"{name}: emitted data does not match the out-schema: {path}: {message}")
 
-    async def emit(self, data: Any, *, record: bool = False) -> None:
-        """Emit one data message (a body, or a whole :class:`Message`)."""
+    async def emit(self, data: Any, *, record: bool = False, check: bool = True) -> None:
+        """Emit one data message (a body, or a whole :class:`Message`).
+
+        ``record``: the body is one record of a list (checked against the out-schema's items);
+        ``check=False`` for wrappers such as ``{"results": [...]}`` whose records were checked.
+        """
         msg = data if isinstance(data, Message) else Message(body=data)
-        self._check_output(msg.body, record=record)
+        if check:
+            self._check_output(msg.body, record=record)
         self.emitted += 1
         await self._emitter(Event("data", msg))
 
@@ -295,9 +300,13 @@ class Context:
         return body
 
     async def _emit_unchecked(self, data: Any) -> None:
-        msg = data if isinstance(data, Message) else Message(body=data)
-        self.emitted += 1
-        await self._emitter(Event("data", msg))
+        await self.emit(data, check=False)
+
+    async def poll(self, spec: PollingSpec | Mapping[str, Any]) -> Any:
+        """Run one poll of a polling spec (see :mod:`skiff.triggers`); returns its PollResult."""
+        from .triggers import run_poll
+
+        return await run_poll(self, spec)
 
 
 def _clean(values: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -528,9 +537,7 @@ class Executor:
             await _HandlerEmit.drain(ctx, handler(ctx, msg, cfg))
             return
         if model.polling is not None:
-            from .polling_trigger import run_declarative_poll
-
-            await run_declarative_poll(ctx, function)
+            await ctx.poll(model.polling)
             return
         if model.request is None:
             raise ConfigError(f"{function.name!r} has neither 'main' nor 'request'")

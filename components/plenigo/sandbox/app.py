@@ -1,15 +1,36 @@
-"""The Plenigo API v3 sandbox: ``create_app(seed=1, **options)``, served under ``/api/v3.0``.
+"""The Plenigo API v3 sandbox: 116 operations (tags Customers, Addresses, Orders, Invoices,
+Subscriptions, Access Rights, Offers) of ``/work/shared/specs/plenigo.v3.openapi.json``, under
+``/api/v3.0`` with the spec's paths. ``create_app(seed=1, **options)``.
 
-Auth is the ``X-plenigo-token`` header (401 ``{"errorCode": 99015, ...}`` otherwise). Rate limit:
-plenigo documents a 429 with error code 99429 but no numbers (only the GDPR export: "three times
-every five seconds"), so the sandbox picks **100 requests per 10 seconds per token**
-(``rate_limit=(100, 10.0)``, ``rate_limits=False`` switches it off) and sends no ``Retry-After``
-unless ``retry_after=True``, because plenigo documents none.
+Behaviour follows the API reference and plenigo's docs repository (faqs/CURSORS.md, ERRORCODES.md):
+
+- every request needs ``X-plenigo-token`` (default ``sandbox-token``); otherwise 401
+  ``{"errorCode": 99015, "errorMessage": "Api token provided is not authorized."}``;
+- errors are ``{"errorCode", "errorMessage"}``; a 400 adds ``validationErrors: [{field, error, value}]``
+  with Go-validator tags (``required``, ``max``, ``oneof``, ``email``, ``numeric``, ...); unknown ids
+  answer 404 ``99404``; bad JSON 99002, no body 99001, bad date-time 99003, non-integer size 99006;
+- searches answer ``{"items", "startingAfterId", "endingBeforeId"}`` sorted by the entity id;
+  ``size`` outside 5..100 silently becomes 5; ``startingAfter``/``endingBefore`` are ids (an id
+  that no longer exists still positions the page); ``sort`` ASC/DESC; ``startTime``/``endTime``
+  (strict RFC 3339) keep records whose ``changedDate`` lies in the window, both ends inclusive;
+- a rejected request changes nothing; every change bumps ``changedDate`` (and ``changedBy``).
+
+Choices where the docs are silent (a connector must not depend on them):
+
+- rate limit **100 requests per 10 seconds per token** (``rate_limit=(100, 10.0)``,
+  ``rate_limits=False`` switches it off), plus the documented "three times every five seconds"
+  for the GDPR export; 429 ``99429`` without ``Retry-After`` unless ``retry_after=True``;
+- the cursor ids are present whenever a page is not empty (so a full last page costs one more,
+  empty, request); a search for records of an unknown customer answers an empty list where the
+  spec documents no 404;
+- ``POST /addresses`` needs ``customerId``; a 400 is also answered by the few body-taking calls
+  whose spec lists no 400 (e.g. ``PUT /customers/{customerId}/status``).
 
 Seedable resources (``POST /_sandbox/seed {"resource", "count"}``): ``customers``, ``addresses``,
-``orders``, ``invoices``, ``subscriptions``, ``accessRights`` add records dated "now";
-``changedCustomers``, ``changedOrders``, ``changedInvoices``, ``changedSubscriptions`` bump the
-change date of existing ones (what "changed since" polling triggers look for).
+``orders``, ``invoices``, ``subscriptions``, ``accessRights`` add records dated "now" (each only
+its own resource); ``changedCustomers``, ``changedOrders``, ``changedInvoices``,
+``changedSubscriptions`` bump the change date of existing ones (what polling triggers look for).
+``sample_ids(app)`` names seeded records suited to each call; ``world_of(app)`` is the data model.
 """
 
 from __future__ import annotations

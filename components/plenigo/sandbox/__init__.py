@@ -1,0 +1,1 @@
+"""The Plenigo API v3 sandbox (see app.py)."""
