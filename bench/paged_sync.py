@@ -1,6 +1,6 @@
 """Paged sync: skiff's executor against a plain httpx loop on the same local API.
 
-    .venv/bin/python bench/paged_sync.py [--records 50000] [--repeat 5] [--profile]
+    .venv/bin/python bench/paged_sync.py [--records 50000] [--repeat 5] [--profile [VARIANT]]
 
 The API (bench/_server.py, its own process) serves N Billbee-shaped orders (about 1 KB each),
 250 per page, in the Billbee envelope. In one process, rounds alternate (order rotated):
@@ -181,11 +181,11 @@ def memory(records: int, variants: list[str]) -> None:
         print(f"{v:<16} {a:8.1f} {b:8.1f} {b - a:+8.1f}")
 
 
-def profile(url: str, billbee_dir: Path, top: int) -> None:
+def profile(variant: str, url: str, billbee_dir: Path, top: int) -> None:
     import cProfile
     import pstats
 
-    run = _runner("billbee", url, billbee_dir)
+    run = _runner(variant, url, billbee_dir)
     _timed(run)  # warm
     prof = cProfile.Profile()
     prof.enable()
@@ -203,7 +203,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list; baseline is always run")
     parser.add_argument("--no-memory", action="store_true", help="skip the N vs 2N memory runs")
-    parser.add_argument("--profile", action="store_true", help="cProfile one billbee sync instead")
+    parser.add_argument("--profile", nargs="?", const="billbee", metavar="VARIANT",
+                        help="cProfile one sync of VARIANT (default billbee) instead")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -222,7 +223,7 @@ def main() -> None:
 
     with serve(args.records) as url, billbee_copy() as billbee_dir:
         if args.profile:
-            profile(url, billbee_dir, args.top)
+            profile(args.profile, url, billbee_dir, args.top)
             return
         times = timing(url, args.records, variants, args.repeat, args.warmup, billbee_dir)
 

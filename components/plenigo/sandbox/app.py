@@ -47,7 +47,7 @@ from starlette.responses import JSONResponse, Response
 from .commerce import OPERATIONS as COMMERCE
 from .core import MSG_RATE_LIMIT, MSG_UNAUTHORIZED, Ctx, Operation, OperationTable, PlenigoError, Record, error_body
 from .customers import OPERATIONS as CUSTOMERS
-from .data import CATALOGUE, World, parse_anchor
+from .data import CATALOGUE, SubPlan, World, parse_anchor
 from .subscriptions import OPERATIONS as SUBSCRIPTIONS
 
 __all__ = [
@@ -222,8 +222,6 @@ def install_seeders(app: SandboxApp, world: World) -> None:
 
     @app.seeder("subscriptions")
     def seed_subscriptions(count: int) -> list[Record]:
-        from .data import SubPlan
-
         offers = tuple(p for p in CATALOGUE if p.subscription and not p.archived and not p.duration[0])
         made = []
         for _ in range(count):
