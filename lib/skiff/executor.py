@@ -432,6 +432,10 @@ class Executor:
         self._clients[key] = client
         return client
 
+    def http_stats(self) -> list[Any]:
+        """Requests, retries, 429s and limiter waits of every pooled client."""
+        return [client.stats for client in self._clients.values()]
+
     async def aclose(self) -> None:
         for client in self._clients.values():
             await client.aclose()

@@ -57,19 +57,10 @@ def sandbox(name: str, port: int, host: str, seed: int, no_rate_limits: bool) ->
 
 def register(cli: click.Group) -> None:
     """Add the commands that live in this module (and the modules they use)."""
-    cli.add_command(sandbox)
-    for name in ("poll", "state", "generate", "demo"):
-        command = _optional(name)
-        if command is not None:
-            cli.add_command(command)
+    from .cmd_demo import demo
+    from .cmd_generate import generate
+    from .cmd_poll import poll
+    from .cmd_state import state
 
-
-def _optional(name: str) -> click.Command | None:
-    import importlib
-
-    try:
-        module = importlib.import_module(f"skiff.cli.cmd_{name}")
-    except ModuleNotFoundError:
-        return None
-    command = getattr(module, name, None)
-    return command if isinstance(command, click.Command) else None
+    for command in (sandbox, poll, state, generate, demo):
+        cli.add_command(command)

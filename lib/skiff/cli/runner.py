@@ -17,7 +17,11 @@ from ..errors import SkiffError
 from ..executor import Event, Executor
 from ..message import Message
 
-__all__ = ["default_state_path", "run_call", "snapshot_key"]
+__all__ = ["StopRequested", "default_state_path", "run_call", "snapshot_key"]
+
+
+class StopRequested(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
+    """Raised at a commit point after a stop was requested; BaseException so no handler eats it."""
 
 
 def default_state_path() -> str:
@@ -49,11 +53,17 @@ async def run_call(
     dry_run: bool = False,
     flow_id: str = "default",
     out: Any = None,
+    stop: Any = None,
+    require_trigger: bool = False,
 ) -> int:
     stream = out or sys.stdout
     component = resolve_component(component_ref)
     function = component.function(function_name)
     is_trigger = function.kind == "trigger"
+    if require_trigger and not is_trigger:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"{component.name}.{function.name} is an action, not a trigger")
     store = None
     key = snapshot_key(component.name, function.name, flow_id)
     snapshot: dict[str, Any] = {}
@@ -79,6 +89,8 @@ async def run_call(
             else:
                 current = await store.get(key) or {}
                 await store.put(key, {**current, **event.payload})
+            if stop is not None and stop.is_set():
+                raise StopRequested
         elif event.kind == "error":
             error = event.payload["error"]
 

@@ -1,0 +1,82 @@
+"""``skiff state show|reset``: where each trigger stands, or start it over."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import click
+
+__all__ = ["state"]
+
+
+def _explain(snapshot: dict[str, Any]) -> str:
+    """One line a person can read: the cursor, how many boundary ids are kept, the size."""
+    from ..polling import snapshot_size
+
+    kind = snapshot.get("kind", "?")
+    parts = [f"kind={kind}"]
+    if "cursor" in snapshot:
+        parts.append(f"cursor={snapshot['cursor']!r}")
+    ids = snapshot.get("ids")
+    if isinstance(ids, list):
+        parts.append(f"boundary ids={len(ids)}")
+    for key in ("seen", "count"):
+        if key in snapshot and not isinstance(snapshot[key], dict | list):
+            parts.append(f"{key}={snapshot[key]}")
+    parts.append(f"size={snapshot_size(snapshot)} B")
+    return " ".join(parts)
+
+
+@click.group()
+def state() -> None:
+    """Inspect or reset trigger snapshots."""
+
+
+@state.command("show")
+@click.argument("key", required=False)
+@click.option("--state", "uri", help="Snapshot store: a path (SQLite) or redis:// / postgresql:// URL.")
+@click.option("--json", "as_json", is_flag=True, help="Print the snapshots as JSON.")
+def show(key: str | None, uri: str | None, as_json: bool) -> None:
+    """List snapshots (KEY: flow/component/trigger, or a prefix)."""
+    from ..state import open_store
+    from .runner import default_state_path
+
+    async def go() -> list[tuple[str, dict[str, Any], Any]]:
+        store = open_store(uri or default_state_path())
+        try:
+            rows = await store.list()
+        finally:
+            await store.close()
+        return [r for r in rows if key is None or r[0] == key or r[0].startswith(key.rstrip("/") + "/")]
+
+    rows = asyncio.run(go())
+    if as_json:
+        click.echo(json.dumps({k: {"snapshot": s, "updated": str(u)} for k, s, u in rows}, indent=2))
+        return
+    if not rows:
+        click.echo("no snapshots" + (f" under {key}" if key else "") + f" in {uri or default_state_path()}")
+        return
+    for k, snapshot, updated in rows:
+        click.echo(f"{k}  (updated {updated})")
+        click.echo(f"  {_explain(snapshot)}")
+
+
+@state.command("reset")
+@click.argument("key")
+@click.option("--state", "uri", help="Snapshot store: a path (SQLite) or redis:// / postgresql:// URL.")
+def reset(key: str, uri: str | None) -> None:
+    """Delete a trigger's snapshot: its next poll starts from startTime again."""
+    from ..state import open_store
+    from .runner import default_state_path
+
+    async def go() -> None:
+        store = open_store(uri or default_state_path())
+        try:
+            await store.delete(key)
+        finally:
+            await store.close()
+
+    asyncio.run(go())
+    click.echo(f"reset {key}")
