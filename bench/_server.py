@@ -1,7 +1,8 @@
 """The benchmarks' local API: a raw ASGI app under uvicorn, every answer pre-serialised.
 
 GET /api/v1/orders?page=P&pageSize=250   Billbee envelope, page P of N orders
-GET /api/v1/small                          a tiny JSON document (per-call overhead)
+GET /api/v1/orders/ID                      one order (about 1 KB) in the envelope (per-call overhead)
+GET /api/v1/small                          a tiny JSON document
 Prints "ready" on stdout once the pages are built; the parent waits for it.
 """
 
@@ -45,6 +46,8 @@ def make_app(records: int) -> Any:
     ).encode()
     small = b'{"ErrorCode":0,"ErrorMessage":null,"Data":{"Id":1,"Name":"bench"}}'
     not_found = b'{"ErrorCode":1,"ErrorMessage":"not found","Data":null}'
+    one = json.dumps({"ErrorCode": 0, "ErrorMessage": None, "ErrorDescription": None, "Data": make_order(1)},
+                     ensure_ascii=False, separators=(",", ":")).encode()
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -64,6 +67,8 @@ def make_app(records: int) -> Any:
                 status, body = 400, b'{"ErrorCode":11,"ErrorMessage":"pageSize must be 250","Data":null}'
             else:
                 status, body = 200, pages[page - 1] if 1 <= page <= len(pages) else empty
+        elif path.startswith("/api/v1/orders/"):
+            status, body = 200, one
         elif path == "/api/v1/small":
             status, body = 200, small
         await send({"type": "http.response.start", "status": status,
