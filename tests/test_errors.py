@@ -1,4 +1,5 @@
 import pytest
+
 from skiff import errors
 
 

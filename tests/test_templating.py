@@ -1,4 +1,5 @@
 import pytest
+
 from skiff.errors import ConfigError
 from skiff.templating import compile_check, render, render_string
 

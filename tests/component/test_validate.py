@@ -3,6 +3,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from skiff.component import validate_component
 from skiff.component.validate import component_json_schema
 

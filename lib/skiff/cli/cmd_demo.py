@@ -87,7 +87,7 @@ async def _demo(orders: int, new_orders: int, state: str | None) -> None:
             started = time.monotonic()
             with progress:
                 run = await executor.run(component, trigger, cfg, Message(body={}), snapshot=snapshot, emit=emit)
-                progress.update(task, total=max(result.records, 1) if not expected else expected)
+                progress.update(task, total=expected if expected else max(result.records, 1))
                 if not result.records:
                     progress.update(task, completed=0, total=0)
             result.elapsed = time.monotonic() - started

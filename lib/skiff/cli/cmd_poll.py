@@ -8,16 +8,16 @@ Ctrl-C stops at once; the records after the last commit are then emitted again (
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import signal
 import sys
-from typing import Any
 
 import click
 
 from ..errors import ConfigError, InputError
 
-__all__ = ["poll", "parse_interval"]
+__all__ = ["parse_interval", "poll"]
 
 
 def parse_interval(text: str) -> float:
@@ -91,10 +91,8 @@ def poll(
             polls += 1
             if code not in (0, 5) or (max_polls is not None and polls >= max_polls):
                 break  # config/auth/API errors do not fix themselves; transient ones may
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass
         return code
 
     sys.exit(asyncio.run(loop()))

@@ -20,7 +20,7 @@ from ..message import Message
 __all__ = ["StopRequested", "default_state_path", "run_call", "snapshot_key"]
 
 
-class StopRequested(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
+class StopRequested(BaseException):
     """Raised at a commit point after a stop was requested; BaseException so no handler eats it."""
 
 
