@@ -1,6 +1,6 @@
 """Per-call overhead: one small GET through skiff's executor against a bare httpx call.
 
-    .venv/bin/python bench/call_overhead.py [--calls 2000] [--repeat 5]
+    .venv/bin/python bench/call_overhead.py [--calls 2000] [--repeat 5] [--profile VARIANT]
 
 Same local API (bench/_server.py, its own process), GET /api/v1/orders/ID answering one
 Billbee order (about 1 KB) in the envelope. Each contender reuses its client (a worker pools
@@ -124,7 +124,22 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000, help="sequential calls per round")
     parser.add_argument("--repeat", type=int, default=5, help="alternating rounds (medians reported)")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list; baseline is always run")
+    parser.add_argument("--profile", metavar="VARIANT", help="cProfile one round of VARIANT instead")
+    parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
+    if args.profile:
+        import cProfile
+        import pstats
+
+        with serve(250) as url, billbee_copy() as billbee_dir:
+            asyncio.run(_round(args.profile, url, billbee_dir, 10))
+            prof = cProfile.Profile()
+            prof.enable()
+            asyncio.run(_round(args.profile, url, billbee_dir, args.calls))
+            prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(args.top)
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(args.top)
+        return
     variants = ["baseline", *[v for v in args.variants.split(",") if v and v != "baseline"]]
     for v in variants:
         if v not in VARIANTS:

@@ -45,11 +45,7 @@ class LiveServer:
         return len(self.of(path, method))
 
     def of(self, path: str | None = None, method: str | None = None) -> list[Hit]:
-        return [
-            h
-            for h in self.hits
-            if (path is None or h.path == path) and (method is None or h.method == method)
-        ]
+        return [h for h in self.hits if (path is None or h.path == path) and (method is None or h.method == method)]
 
     def max_in_window(self, path: str | None = None, window: float = 1.0) -> int:
         """The most arrivals (at ``path``) within any half-open window of ``window`` seconds."""

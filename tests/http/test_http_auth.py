@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import pytest
-from skiff.errors import AuthError, ConfigError
-from skiff.http import HttpClient, build_auth
-from skiff.specs import ApiKeyAuth, BasicAuth, BearerAuth, HttpSpec, OAuth2ClientCredentials, RetrySpec
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from skiff.errors import AuthError, ConfigError
+from skiff.http import HttpClient, build_auth
+from skiff.specs import ApiKeyAuth, BasicAuth, BearerAuth, HttpSpec, OAuth2ClientCredentials, RetrySpec
 
 if TYPE_CHECKING:
     from conftest import LiveServer
@@ -88,9 +89,7 @@ def oauth_spec(server: LiveServer, **kw: Any) -> HttpSpec:
 
 async def test_api_key_and_basic_together(live: Callable[..., LiveServer]) -> None:
     async def me(request: Request) -> JSONResponse:
-        return JSONResponse(
-            {"key": request.headers.get("x-billbee-api-key"), "auth": request.headers["authorization"]}
-        )
+        return JSONResponse({"key": request.headers.get("x-billbee-api-key"), "auth": request.headers["authorization"]})
 
     server = live([Route("/me", me)])
     auth = [
@@ -104,9 +103,7 @@ async def test_api_key_and_basic_together(live: Callable[..., LiveServer]) -> No
 
 async def test_api_key_in_query_and_bearer(live: Callable[..., LiveServer]) -> None:
     async def me(request: Request) -> JSONResponse:
-        return JSONResponse(
-            {"query": dict(request.query_params), "auth": request.headers.get("authorization")}
-        )
+        return JSONResponse({"query": dict(request.query_params), "auth": request.headers.get("authorization")})
 
     server = live([Route("/me", me)])
     auth = [ApiKeyAuth(**{"in": "query", "name": "api_key", "value": "k1"}), BearerAuth(token="t1")]

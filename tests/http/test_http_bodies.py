@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from skiff.http import MISSING, get_path, has_path, parse_xml, to_records, vendor_error
 from skiff.http.bodies import body_kind, parse_body
 

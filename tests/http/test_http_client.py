@@ -7,12 +7,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from skiff.errors import ApiError, AuthError, ConfigError, RateLimited, TransientError
-from skiff.http import HttpClient, TransientApiError
-from skiff.specs import ApiKeyAuth, BasicAuth, EnvelopeSpec, HttpSpec, RetrySpec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from skiff.errors import ApiError, AuthError, ConfigError, RateLimited, TransientError
+from skiff.http import HttpClient, TransientApiError
+from skiff.specs import ApiKeyAuth, BasicAuth, EnvelopeSpec, HttpSpec, RetrySpec
 
 if TYPE_CHECKING:
     from conftest import LiveServer
@@ -63,9 +64,7 @@ async def test_json_request_and_params(live: Callable[..., LiveServer]) -> None:
 async def test_xml_response_parsed_and_accept_sent(live: Callable[..., LiveServer]) -> None:
     async def clients(request: Request) -> Response:
         assert request.headers["accept"] == "application/xml"
-        return xml(
-            '<?xml version="1.0"?><clients total="1"><client><id>7</id><name>Ada</name></client></clients>'
-        )
+        return xml('<?xml version="1.0"?><clients total="1"><client><id>7</id><name>Ada</name></client></clients>')
 
     server = live([Route("/clients", clients)])
     async with HttpClient(spec(server.url, accept="xml")) as client:

@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import xmltodict
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
 from skiff.errors import ApiError
 from skiff.http import HttpClient, Page
 from skiff.specs import (
@@ -18,9 +22,6 @@ from skiff.specs import (
     OffsetPagination,
     PagePagination,
 )
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 if TYPE_CHECKING:
     from conftest import LiveServer

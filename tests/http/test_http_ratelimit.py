@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from skiff.errors import RateLimited
-from skiff.http import HttpClient, Limit, RateLimiter, limits_for, parse_rate_limit_headers
-from skiff.specs import HttpSpec, RateLimitSpec, RetrySpec
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from skiff.errors import RateLimited
+from skiff.http import HttpClient, Limit, RateLimiter, limits_for, parse_rate_limit_headers
+from skiff.specs import HttpSpec, RateLimitSpec, RetrySpec
 
 if TYPE_CHECKING:
     from conftest import LiveServer
@@ -39,12 +40,8 @@ def test_limits_for_keys() -> None:
         RateLimitSpec(requests=10, perSeconds=1, key=["apiKey", "username"]),
         RateLimitSpec(requests=50, perSeconds=1, key=["apiKey"]),
     ]
-    ann = limits_for(
-        specs, credential_key="c1", endpoint="GET /a", credentials={"apiKey": "K", "username": "ann"}
-    )
-    bob = limits_for(
-        specs, credential_key="c2", endpoint="GET /b", credentials={"apiKey": "K", "username": "bob"}
-    )
+    ann = limits_for(specs, credential_key="c1", endpoint="GET /a", credentials={"apiKey": "K", "username": "ann"})
+    bob = limits_for(specs, credential_key="c2", endpoint="GET /b", credentials={"apiKey": "K", "username": "bob"})
     assert ann[0].key != bob[0].key  # per endpoint and user
     assert ann[1].key != bob[1].key  # per key + user
     assert ann[2].key == bob[2].key  # 50/s per API key, shared by both users
@@ -53,16 +50,11 @@ def test_limits_for_keys() -> None:
 
 def test_parse_rate_limit_headers() -> None:
     now = 1_700_000_000.0
+    assert parse_rate_limit_headers({"X-Rate-Limit-Remaining": "5", "X-Rate-Limit-Reset": "1700000900"}) is None
     assert (
-        parse_rate_limit_headers({"X-Rate-Limit-Remaining": "5", "X-Rate-Limit-Reset": "1700000900"}) is None
+        parse_rate_limit_headers({"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "1700000900"}) == 1_700_000_900
     )
-    assert (
-        parse_rate_limit_headers({"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "1700000900"})
-        == 1_700_000_900
-    )
-    assert (
-        parse_rate_limit_headers({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "3"}, now=now) == now + 3
-    )
+    assert parse_rate_limit_headers({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "3"}, now=now) == now + 3
     assert parse_rate_limit_headers({}) is None
 
 

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from skiff.errors import RateLimited, TransientError
-from skiff.http import HttpClient, RetryPolicy, TransientApiError, parse_retry_after
-from skiff.specs import HttpSpec, RetrySpec
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from skiff.errors import RateLimited, TransientError
+from skiff.http import HttpClient, RetryPolicy, TransientApiError, parse_retry_after
+from skiff.specs import HttpSpec, RetrySpec
 
 if TYPE_CHECKING:
     from conftest import LiveServer
@@ -161,9 +162,7 @@ async def test_max_attempts_then_transient_error(live: Callable[..., LiveServer]
 
 async def test_429_after_budget_is_rate_limited(live: Callable[..., LiveServer]) -> None:
     server = live([counting([429] * 10)])
-    async with HttpClient(
-        HttpSpec(baseUrl=server.url, retry=RetrySpec(maxAttempts=2, initialBackoff=0))
-    ) as c:
+    async with HttpClient(HttpSpec(baseUrl=server.url, retry=RetrySpec(maxAttempts=2, initialBackoff=0))) as c:
         with pytest.raises(RateLimited):
             await c.get("/r")
     assert server.count() == 2

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from skiff.errors import ConfigError
 from skiff.http import HttpClient, check_url, endpoint_template, is_loopback, join_url
 from skiff.specs import HttpSpec, OAuth2ClientCredentials
 
 
-@pytest.mark.parametrize(
-    "host", ["127.0.0.1", "127.8.9.10", "localhost", "LOCALHOST", "[::1]", "api.localhost"]
-)
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "localhost", "LOCALHOST", "[::1]", "api.localhost"])
 def test_plain_http_allowed_to_loopback(host: str) -> None:
     assert check_url(f"http://{host}:8080/x").scheme == "http"
 
@@ -42,9 +41,7 @@ def test_client_refuses_remote_http_base_url() -> None:
 
 
 def test_client_refuses_remote_http_token_url() -> None:
-    oauth = OAuth2ClientCredentials(
-        tokenUrl="http://auth.example.com/oauth/token", clientId="a", clientSecret="b"
-    )
+    oauth = OAuth2ClientCredentials(tokenUrl="http://auth.example.com/oauth/token", clientId="a", clientSecret="b")
     with pytest.raises(ConfigError, match="tokenUrl"):
         HttpClient(HttpSpec(baseUrl="https://api.example.com", auth=[oauth]))
 
@@ -63,7 +60,5 @@ def test_join_refuses_other_host() -> None:
 
 def test_endpoint_template() -> None:
     assert endpoint_template("get", "/orders/123?x=1") == "GET /orders/{id}"
-    assert (
-        endpoint_template("PUT", "/contracts/5f1a2b3c4d5e6f7a8b9c0d1e/usage") == "PUT /contracts/{id}/usage"
-    )
+    assert endpoint_template("PUT", "/contracts/5f1a2b3c4d5e6f7a8b9c0d1e/usage") == "PUT /contracts/{id}/usage"
     assert endpoint_template("GET", "/orders") == "GET /orders"

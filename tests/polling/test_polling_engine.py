@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from polling_fake import COMPONENT, TRIGGER, FakeApi, Harness, ts
+from tests.polling.polling_fake import COMPONENT, TRIGGER, FakeApi, Harness, ts
 from skiff.errors import ApiError, ConfigError
 from skiff.message import Message, deterministic_id
 from skiff.polling import Poller, PollOptions, Query, parse_timestamp

@@ -12,7 +12,7 @@ import random
 from typing import Any
 
 import pytest
-from polling_fake import FakeApi, Harness, record_message_ids
+from tests.polling.polling_fake import FakeApi, Harness, record_message_ids
 
 from skiff.polling.keys import id_key, timestamp_key
 

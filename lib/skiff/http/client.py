@@ -29,7 +29,7 @@ from .pagination import Page, paginate
 from .ratelimit import Limit, RateLimiter, limits_for, parse_rate_limit_headers
 from .redact import Redactor, redact_url
 from .retry import CONNECT_ERRORS, RetryEvent, RetryPolicy, parse_retry_after
-from .urls import check_url, endpoint_template, join_url
+from .urls import base_prefix, check_url, endpoint_template, join_url
 
 __all__ = ["HttpClient", "HttpStats", "Response", "ResponseType", "TransientApiError"]
 
@@ -160,12 +160,11 @@ class HttpClient:
         credentials: Mapping[str, str] | None = None,
     ) -> None:
         if isinstance(spec.auth, str) or isinstance(spec.rateLimits, str):
-            raise ConfigError(
-                "http.auth and http.rateLimits must be rendered to lists before the client is built"
-            )
+            raise ConfigError("http.auth and http.rateLimits must be rendered to lists before the client is built")
         self.spec = spec
         self._rate_limits = list(spec.rateLimits)
         self.base_url = check_url(spec.baseUrl, what="http.baseUrl")
+        self._prefix = base_prefix(self.base_url)
         self.credential_key = credential_key
         self.credentials = dict(credentials) if credentials is not None else None
         self.limiter = limiter if limiter is not None else RateLimiter()
@@ -307,7 +306,7 @@ class HttpClient:
         if response_type not in ("auto", "json", "xml", "binary"):
             raise ConfigError(f"response type {response_type!r} is not one of auto, json, xml, binary")
         rtype: ResponseType = response_type
-        url = join_url(self.base_url, path)
+        url = join_url(self.base_url, path, prefix=self._prefix)
         safe = RetryPolicy.is_idempotent(method, idempotent)
         call = _Call(method, path, url, safe, rtype)
         call.redactor = self.redactor
@@ -511,9 +510,7 @@ class HttpClient:
         endpoint = endpoint or endpoint_template(method, path)
 
         async def fetch(query: dict[str, Any]) -> Response:
-            return await self.request(
-                method, path, params=query, json=json, headers=headers, endpoint=endpoint
-            )
+            return await self.request(method, path, params=query, json=json, headers=headers, endpoint=endpoint)
 
         where = _Call(method, path, join_url(self.base_url, path), True, "auto", self.redactor).where
         return paginate(fetch, pagination, params=params, start=start, where=where, logger=self.logger)

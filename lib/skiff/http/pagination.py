@@ -148,9 +148,7 @@ async def paginate(
             last = len(records) < spec.size
             next_offset = offset + len(records)
             if not last and spec.maxOffset is not None and next_offset > spec.maxOffset:
-                log.warning(
-                    "%s: stopped at offset %d: the API allows at most %d", where, next_offset, spec.maxOffset
-                )
+                log.warning("%s: stopped at offset %d: the API allows at most %d", where, next_offset, spec.maxOffset)
                 last = True
             if records:
                 yield Page(records, response.raw, number, None if last else {"offset": next_offset})

@@ -214,7 +214,8 @@ class RateLimiter:
             recent = limit.requests - stats.remaining
             flying = self._in_flight.get(limit.key, 0)
             if recent + flying >= limit.requests:
-                # Only in-flight requests block: wait for one to finish.
+                # Wait for the oldest completion to leave the window; if only requests in
+                # flight block (None), for one of them to complete.
                 wait = stats.reset_time - now if recent > 0 else None
                 delay = None if delay is None or wait is None else max(delay, wait)
             elif not self._local and not await self.strategy.test(item, "sent", *limit.key):

@@ -130,6 +130,30 @@ class RetryPolicy:
         Returns the last response (maybe a retryable status: the caller maps it to an error)
         or raises the last exception.
         """
+        # Fast path: most requests succeed at once, and tenacity costs ~100 µs per call.
+        first: httpx.Response | None = None
+        first_error: BaseException | None = None
+        try:
+            first = await attempt()
+        except Exception as exc:
+            if not self.should_retry(method, idempotent=idempotent, error=exc):
+                raise
+            first_error = exc
+        else:
+            if not self.should_retry(method, idempotent=idempotent, response=first):
+                return first
+        replayed = False
+
+        async def attempt_after_first() -> httpx.Response:
+            # Tenacity's attempt 1 is the one already made: hand over its outcome.
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                if first_error is not None:
+                    raise first_error
+                assert first is not None
+                return first
+            return await attempt()
 
         def outcome(state: RetryCallState) -> tuple[httpx.Response | None, BaseException | None]:
             assert state.outcome is not None
@@ -179,4 +203,4 @@ class RetryPolicy:
             before_sleep=before_sleep,
             retry_error_callback=give_up,
         )
-        return await retrying(attempt)
+        return await retrying(attempt_after_first)

@@ -15,7 +15,7 @@ from skiff.errors import ConfigError
 
 from .redact import redact_url
 
-__all__ = ["check_url", "endpoint_template", "is_loopback", "join_url", "same_origin"]
+__all__ = ["base_prefix", "check_url", "endpoint_template", "is_loopback", "join_url", "same_origin"]
 
 
 def is_loopback(host: str) -> bool:
@@ -50,11 +50,18 @@ def same_origin(a: httpx.URL, b: httpx.URL) -> bool:
     return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
 
 
-def join_url(base: httpx.URL, path: str) -> httpx.URL:
+def base_prefix(base: httpx.URL) -> str:
+    """The base URL as the string paths are appended to (no query, no trailing slash)."""
+    return str(base.copy_with(query=None, fragment=None)).rstrip("/")
+
+
+def join_url(base: httpx.URL, path: str, *, prefix: str | None = None) -> httpx.URL:
     """``base`` + ``path``; an absolute ``path`` must be on the same origin as ``base``.
 
     ``https://api.billbee.io/api/v1`` + ``/orders`` is ``.../api/v1/orders`` (the base path is
     kept, unlike RFC 3986 joining, because every vendor documents paths that way).
+    ``prefix`` is :func:`base_prefix` of ``base``, if the caller has it already (URL handling
+    costs tens of microseconds a time).
     """
     if "://" in path.split("?", 1)[0]:
         target = check_url(path)
@@ -64,10 +71,11 @@ def join_url(base: httpx.URL, path: str) -> httpx.URL:
                 "absolute URLs must stay on the same host"
             )
         return target
-    base_str = str(base.copy_with(query=None, fragment=None)).rstrip("/")
+    if prefix is None:
+        prefix = base_prefix(base)
     if not path:
-        return httpx.URL(base_str)
-    return httpx.URL(base_str + "/" + path.lstrip("/"))
+        return httpx.URL(prefix)
+    return httpx.URL(prefix + "/" + path.lstrip("/"))
 
 
 _ID_SEGMENT = re.compile(

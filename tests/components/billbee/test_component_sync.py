@@ -1,0 +1,273 @@
+"""A 5,000-order sync through the Billbee component at Billbee's real throttles, plus
+verifyCredentials, the select models and secret hygiene.
+
+The sandbox runs with its rate limits ON (50/s per key, 10/s per key + user, 2/s per endpoint):
+the client-side limiter must keep every answer below 429. One executor (one limiter, pooled
+clients) serves the whole module, as one worker process would, so consecutive tests do not
+start from an empty client-side window while the server still counts the previous test's calls.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from skiff.component import Component, load_component
+from skiff.executor import Event, Executor, RunResult
+from skiff.message import Message
+from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+ROOT = Path(__file__).resolve().parents[3]
+ORDERS = 5000
+PAGE_SIZE = 250  # the component's page size: 20 pages for 5,000 orders
+WRONG_PASSWORD = "wrong-api-password-4711"
+WRONG_KEY = "wrong-api-key-0815"
+
+
+@pytest.fixture(scope="module")
+def component() -> Component:
+    return load_component(ROOT / "components" / "billbee")
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[tuple[SandboxApp, SandboxServer]]:
+    app = load_sandbox("billbee", seed=1, orders=ORDERS, rate_limits=True)
+    with serve(app) as server:
+        yield app, server
+
+
+@pytest.fixture(scope="module")
+def admin(sandbox: tuple[SandboxApp, SandboxServer]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sandbox[1].url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def cfg(sandbox: tuple[SandboxApp, SandboxServer]) -> dict[str, Any]:
+    app, server = sandbox
+    return {**app.default_credentials, "baseUrl": server.base_url}
+
+
+@pytest.fixture(scope="module")
+def secrets(cfg: dict[str, Any]) -> list[str]:
+    basic = base64.b64encode(f"{cfg['username']}:{cfg['password']}".encode()).decode()
+    return [cfg["apiKey"], cfg["password"], WRONG_PASSWORD, WRONG_KEY, basic]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def executor() -> AsyncIterator[Executor]:
+    async with Executor() as ex:
+        yield ex
+
+
+@pytest.fixture
+def fresh_log(admin: httpx.Client) -> None:
+    """Start the test with an empty sandbox request log."""
+    admin.delete("/_sandbox/requests").raise_for_status()
+
+
+def requests_since(admin: httpx.Client) -> list[dict[str, Any]]:
+    """The sandbox's request log since ``fresh_log`` (secrets masked by the sandbox)."""
+    entries: list[dict[str, Any]] = admin.get("/_sandbox/requests").json()["requests"]
+    return entries
+
+
+async def sync_orders(
+    executor: Executor, component: Component, cfg: dict[str, Any]
+) -> tuple[RunResult, list[dict[str, Any]]]:
+    records: list[dict[str, Any]] = []
+
+    async def sink(event: Event) -> None:
+        if event.kind == "data":
+            records.append(event.payload.body)
+
+    body = {"emitBehavior": "emitIndividually"}
+    result = await executor.run(component, "orderApiGetList", cfg, Message(body=body), emit=sink)
+    return result, records
+
+
+def _millis(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+# ---------------------------------------------------------------- the sync
+
+
+async def test_sync_5000_orders_without_429(
+    executor: Executor,
+    component: Component,
+    cfg: dict[str, Any],
+    admin: httpx.Client,
+    fresh_log: None,
+) -> None:
+    result, records = await sync_orders(executor, component, cfg)
+    assert result.error is None, result.error
+    ids = [r["BillBeeOrderId"] for r in records]
+    assert result.data == len(ids) == ORDERS
+    assert len(set(ids)) == ORDERS  # every order once
+
+    entries = requests_since(admin)
+    statuses = [e["status"] for e in entries]
+    assert 429 not in statuses
+    assert statuses == [200] * (ORDERS // PAGE_SIZE)
+    pages = [int(e["query"]["page"]) for e in entries]
+    assert pages == list(range(1, ORDERS // PAGE_SIZE + 1))
+    assert {e["query"]["pageSize"] for e in entries} == {str(PAGE_SIZE)}
+    stats = executor.client(component, cfg).stats  # type: ignore[union-attr]
+    assert stats.status_429 == 0
+
+
+async def test_sync_absorbs_a_429_burst(
+    executor: Executor,
+    component: Component,
+    cfg: dict[str, Any],
+    admin: httpx.Client,
+    fresh_log: None,
+) -> None:
+    client = executor.client(component, cfg)
+    assert client is not None
+    before = client.stats.status_429, client.stats.retries
+    admin.put("/_sandbox/faults", json={"burst_429": 2, "retry_after": 1}).raise_for_status()
+    try:
+        result, records = await sync_orders(executor, component, cfg)
+    finally:
+        admin.put("/_sandbox/faults", json={}).raise_for_status()
+    assert result.error is None, result.error
+    ids = [r["BillBeeOrderId"] for r in records]
+    assert len(ids) == len(set(ids)) == ORDERS  # complete, nothing twice
+
+    entries = requests_since(admin)
+    assert [e["status"] for e in entries[:3]] == [429, 429, 200]
+    assert [e.get("fault") for e in entries[:2]] == ["429", "429"]
+    assert [e["status"] for e in entries].count(429) == 2
+    assert [e["query"]["page"] for e in entries[:3]] == ["1", "1", "1"]  # the same page retried
+    # Retry-After: 1 was honoured before each retry (generous slack for clocks and scheduling).
+    assert _millis(entries[1]["time"]) - _millis(entries[0]["time"]) >= 0.8
+    assert _millis(entries[2]["time"]) - _millis(entries[1]["time"]) >= 0.8
+    assert (client.stats.status_429 - before[0], client.stats.retries - before[1]) == (2, 2)
+
+
+# ---------------------------------------------------------------- verifyCredentials
+
+
+async def test_verify_good_credentials(executor: Executor, component: Component, cfg: dict[str, Any]) -> None:
+    assert await executor.verify(component, cfg) == {"verified": True}
+
+
+async def test_verify_wrong_password(
+    executor: Executor,
+    component: Component,
+    cfg: dict[str, Any],
+    secrets: list[str],
+    fresh_log: None,
+    admin: httpx.Client,
+) -> None:
+    result = await executor.verify(component, {**cfg, "password": WRONG_PASSWORD})
+    assert result["verified"] is False
+    reason = result["reason"]
+    assert isinstance(reason, str) and reason.strip()
+    assert "\n" not in reason
+    assert "401" in reason or "invalid" in reason.lower()
+    for secret in secrets:
+        assert secret not in reason
+    assert [e["status"] for e in requests_since(admin)] == [401]  # no retry of a 401
+
+
+# ---------------------------------------------------------------- select models
+
+
+def _sandbox_data(app: SandboxApp) -> Any:
+    return sys.modules[type(app.options["billbee"]).__module__.rsplit(".", 1)[0] + ".data"]
+
+
+@pytest.mark.parametrize(
+    ("function", "field", "model"),
+    [
+        ("orderApiGetList", "orderStateId", "orderStates"),
+        ("orderApiPostNewOrder", "paymentMethod", "paymentTypes"),
+        ("orderApiGetList", "shopId", "shops"),
+        ("orderApiCreateInvoice", "sendToCloudId", "cloudStorages"),
+    ],
+)
+async def test_select_models(
+    function: str,
+    field: str,
+    model: str,
+    executor: Executor,
+    component: Component,
+    cfg: dict[str, Any],
+    sandbox: tuple[SandboxApp, SandboxServer],
+) -> None:
+    app = sandbox[0]
+    assert component.function(function).fields[field].model == model
+    data = _sandbox_data(app)
+    billbee = app.options["billbee"].data
+    expected = {
+        "orderStates": {str(k): v for k, v in data.ORDER_STATES.items()},
+        "paymentTypes": {str(k): v for k, v in data.PAYMENT_TYPES.items()},
+        "shops": {str(s["Id"]): s["Name"] for s in billbee.shops.list()},
+        "cloudStorages": {str(c["Id"]): c["Name"] for c in billbee.cloud_storages.list()},
+    }[model]
+    options = await executor.select(component, function, field, cfg)
+    assert options == expected
+    assert len(options) >= 2
+
+
+# ---------------------------------------------------------------- secrets
+
+
+async def test_no_secret_in_logs_errors_or_messages(
+    executor: Executor,
+    component: Component,
+    cfg: dict[str, Any],
+    secrets: list[str],
+    admin: httpx.Client,
+    fresh_log: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    emitted: list[Any] = []
+    errors: list[str] = []
+
+    async def sink(event: Event) -> None:
+        if event.kind == "data":
+            emitted.append(event.payload.body)
+        elif event.kind == "error":
+            errors.append(str(event.payload["error"]))
+
+    bad = {**cfg, "password": WRONG_PASSWORD}
+    runs = [
+        (cfg, "orderApiGetList", {"emitBehavior": "emitPage", "maxPages": 1}),
+        (cfg, "webHookManagementGetFilters", {}),
+        (cfg, "orderApiGet", {"id": 1}),  # 404 OrderNotFound: an ApiError
+        (bad, "orderApiGetList", {"maxPages": 1}),  # 401: an AuthError
+        ({**cfg, "apiKey": WRONG_KEY}, "enumApiGetOrderStates", {}),
+    ]
+    results = [await executor.run(component, name, c, Message(body=body), emit=sink) for c, name, body in runs]
+    assert results[0].error is None and results[1].error is None
+    assert all(r.error is not None for r in results[2:])
+    errors += [r.error.one_line() for r in results if r.error is not None]
+    errors.append(str((await executor.verify(component, bad)).get("reason")))
+
+    texts = {
+        "logs": caplog.text,
+        "errors": "\n".join(errors),
+        "messages": json.dumps(emitted),
+        "sandbox log": admin.get("/_sandbox/requests").text,
+    }
+    assert caplog.records, "expected DEBUG logs from the executor and the HTTP client"
+    assert len(emitted) == 2 and errors
+    for where, text in texts.items():
+        for secret in secrets:
+            assert secret not in text, f"a secret leaked into the {where}"
