@@ -40,7 +40,11 @@ REPO = BENCH.parent
 PAGE_SIZE = 250
 CREDENTIALS = {"apiKey": "bench-key", "username": "bench@example.com", "password": "bench-pass"}
 
-_SHOPS = [(100000000092373, "Amazon DE", "Amazon"), (100000000092374, "Shopify", "Shopify"), (100000000092375, "eBay", "Ebay")]
+_SHOPS = [
+    (100000000092373, "Amazon DE", "Amazon"),
+    (100000000092374, "Shopify", "Shopify"),
+    (100000000092375, "eBay", "Ebay"),
+]
 _FIRST = ["Tom", "Anna", "Lukas", "Marie", "Jonas", "Lea", "Felix", "Sophie"]
 _LAST = ["Wagner", "Müller", "Schmidt", "Fischer", "Weber", "Becker"]
 _CITIES = [("50667", "Köln", "NW"), ("10115", "Berlin", "BE"), ("80331", "München", "BY"), ("20095", "Hamburg", "HH")]
@@ -85,8 +89,12 @@ def make_order(i: int) -> dict[str, Any]:
         "OrderItems": [
             {
                 "BillbeeId": 100000001000000 + i,
-                "Product": {"Id": str(100000000400000 + i % 300), "Title": f"Honig Akazie 500 g V{i % 9}",
-                            "SKU": f"BB-{1000 + i % 300}", "Weight": 500},
+                "Product": {
+                    "Id": str(100000000400000 + i % 300),
+                    "Title": f"Honig Akazie 500 g V{i % 9}",
+                    "SKU": f"BB-{1000 + i % 300}",
+                    "Weight": 500,
+                },
                 "Quantity": 1.0,
                 "TotalPrice": price,
                 "TaxAmount": round(price * 0.07, 4),
@@ -94,8 +102,13 @@ def make_order(i: int) -> dict[str, Any]:
             }
         ],
         "Currency": "EUR",
-        "Buyer": {"Platform": platform, "BillbeeShopName": shop, "BillbeeShopId": shop_id,
-                  "Id": str(100000000200000 + i % 5000), "FullName": f"{first} {last}"},
+        "Buyer": {
+            "Platform": platform,
+            "BillbeeShopName": shop,
+            "BillbeeShopId": shop_id,
+            "Id": str(100000000200000 + i % 5000),
+            "FullName": f"{first} {last}",
+        },
         "UpdatedAt": created,
         "Tags": ["Express"] if i % 5 == 0 else [],
         "LanguageCode": "DE",

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PAGE_SIZE, make_order  # noqa: E402
+from _common import PAGE_SIZE, make_order
 
 _JSON = [(b"content-type", b"application/json; charset=utf-8")]
 
@@ -41,13 +41,20 @@ def build_pages(records: int, page_size: int = PAGE_SIZE) -> list[bytes]:
 def make_app(records: int) -> Any:
     pages = build_pages(records)
     empty = json.dumps(
-        {"Paging": {"Page": len(pages) + 1, "TotalPages": len(pages), "TotalRows": records, "PageSize": PAGE_SIZE},
-         "ErrorCode": 0, "ErrorMessage": None, "Data": []}
+        {
+            "Paging": {"Page": len(pages) + 1, "TotalPages": len(pages), "TotalRows": records, "PageSize": PAGE_SIZE},
+            "ErrorCode": 0,
+            "ErrorMessage": None,
+            "Data": [],
+        }
     ).encode()
     small = b'{"ErrorCode":0,"ErrorMessage":null,"Data":{"Id":1,"Name":"bench"}}'
     not_found = b'{"ErrorCode":1,"ErrorMessage":"not found","Data":null}'
-    one = json.dumps({"ErrorCode": 0, "ErrorMessage": None, "ErrorDescription": None, "Data": make_order(1)},
-                     ensure_ascii=False, separators=(",", ":")).encode()
+    one = json.dumps(
+        {"ErrorCode": 0, "ErrorMessage": None, "ErrorDescription": None, "Data": make_order(1)},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -71,8 +78,13 @@ def make_app(records: int) -> Any:
             status, body = 200, one
         elif path == "/api/v1/small":
             status, body = 200, small
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [*_JSON, (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*_JSON, (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     return app
@@ -86,8 +98,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     app = make_app(args.records)
-    config = uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False,
-                            lifespan="on")
+    config = uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     print("ready", flush=True)
     server.run()

@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import CREDENTIALS, billbee_copy, median, serve  # noqa: E402
+from _common import CREDENTIALS, billbee_copy, median, serve
 
 TARGET = 1.10
 VARIANTS = ("baseline", "httpclient", "billbee", "billbee-novalid", "http")
@@ -148,7 +148,7 @@ def main() -> None:
     times: dict[str, list[float]] = {v: [] for v in variants}
     with serve(250) as url, billbee_copy() as billbee_dir:
         for r in range(args.repeat):
-            for v in variants[r % len(variants):] + variants[: r % len(variants)]:
+            for v in variants[r % len(variants) :] + variants[: r % len(variants)]:
                 times[v].append(asyncio.run(_round(v, url, billbee_dir, args.calls)) / args.calls)
 
     base = median(times["baseline"])

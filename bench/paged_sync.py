@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import CREDENTIALS, PAGE_SIZE, REPO, billbee_copy, median, peak_rss_mb, reset_peak_rss, rss_mb, serve  # noqa: E402
+from _common import CREDENTIALS, PAGE_SIZE, billbee_copy, median, peak_rss_mb, reset_peak_rss, rss_mb, serve
 
 TARGET = 1.25
 VARIANTS = ("baseline", "billbee", "billbee-novalid", "http")
@@ -130,14 +131,16 @@ def _timed(run: Any) -> tuple[float, int]:
     return time.perf_counter() - t0, count
 
 
-def timing(url: str, records: int, variants: list[str], repeat: int, warmup: int, billbee_dir: Path) -> dict[str, list[float]]:
+def timing(
+    url: str, records: int, variants: list[str], repeat: int, warmup: int, billbee_dir: Path
+) -> dict[str, list[float]]:
     runners = {v: _runner(v, url, billbee_dir) for v in variants}
     for _ in range(warmup):
         for v in variants:
             _timed(runners[v])
     times: dict[str, list[float]] = {v: [] for v in variants}
     for r in range(repeat):
-        order = variants[r % len(variants):] + variants[: r % len(variants)]  # rotate: cancel drift
+        order = variants[r % len(variants) :] + variants[: r % len(variants)]  # rotate: cancel drift
         for v in order:
             seconds, count = _timed(runners[v])
             if count != records:
@@ -165,17 +168,27 @@ def memory(records: int, variants: list[str]) -> None:
     print(f"\npeak RSS growth during one sync (fresh process each; MB), N={records} vs 2N={2 * records}")
     print(f"{'variant':<16} {'N':>8} {'2N':>8} {'2N-N':>8}")
     results: dict[str, dict[int, float]] = {v: {} for v in variants}
-    for n in (records, 2 * records):
-        with serve(n) as url:
-            for v in variants:
-                out = subprocess.run(
-                    [sys.executable, __file__, "--memory-child", v, "--url", url, "--records", str(n)],
-                    check=True, capture_output=True, text=True,
-                )
-                data = json.loads(out.stdout.strip().splitlines()[-1])
-                if data["records"] != n:
-                    raise SystemExit(f"{v}: read {data['records']} records, expected {n}")
-                results[v][n] = data["growth"]
+    sizes = (records, 2 * records)
+    # Peak RSS is per process, so the children may run side by side (and the servers too).
+    with contextlib.ExitStack() as stack:
+        urls = {n: stack.enter_context(serve(n)) for n in sizes}
+        children = {
+            (v, n): subprocess.Popen(
+                [sys.executable, __file__, "--memory-child", v, "--url", urls[n], "--records", str(n)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for n in sizes
+            for v in variants
+        }
+        for (v, n), child in children.items():
+            out, _ = child.communicate()
+            if child.returncode != 0:
+                raise SystemExit(f"memory run {v} N={n} failed")
+            data = json.loads(out.strip().splitlines()[-1])
+            if data["records"] != n:
+                raise SystemExit(f"{v}: read {data['records']} records, expected {n}")
+            results[v][n] = data["growth"]
     for v in variants:
         a, b = results[v][records], results[v][2 * records]
         print(f"{v:<16} {a:8.1f} {b:8.1f} {b - a:+8.1f}")
@@ -203,8 +216,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list; baseline is always run")
     parser.add_argument("--no-memory", action="store_true", help="skip the N vs 2N memory runs")
-    parser.add_argument("--profile", nargs="?", const="billbee", metavar="VARIANT",
-                        help="cProfile one sync of VARIANT (default billbee) instead")
+    parser.add_argument("--memory-variants", help="comma list for the memory runs (default: all but billbee-novalid)")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="billbee",
+        metavar="VARIANT",
+        help="cProfile one sync of VARIANT (default billbee) instead",
+    )
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -228,8 +247,10 @@ def main() -> None:
         times = timing(url, args.records, variants, args.repeat, args.warmup, billbee_dir)
 
     base = times["baseline"]
-    print(f"paged sync: {args.records} records, {args.records // PAGE_SIZE} pages of {PAGE_SIZE}, "
-          f"{args.repeat} alternating rounds (medians)")
+    print(
+        f"paged sync: {args.records} records, {args.records // PAGE_SIZE} pages of {PAGE_SIZE}, "
+        f"{args.repeat} alternating rounds (medians)"
+    )
     print(f"{'variant':<16} {'seconds':>8} {'rec/s':>9} {'ratio':>6} {'paired':>7}")
     for v in variants:
         med = median(times[v])
@@ -241,7 +262,8 @@ def main() -> None:
         print(f"ratio billbee/baseline: {ratio:.2f} (target <= {TARGET}: {verdict})")
 
     if not args.no_memory:
-        memory(args.records, [v for v in variants if v != "billbee-novalid"])
+        chosen = args.memory_variants.split(",") if args.memory_variants else variants
+        memory(args.records, [v for v in chosen if v in VARIANTS and v != "billbee-novalid"])
 
 
 if __name__ == "__main__":

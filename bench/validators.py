@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import REPO, make_order, median  # noqa: E402
+from _common import REPO, make_order, median
 
 SCHEMA = REPO / "components" / "billbee" / "schemas" / "orderApiGetList.out.json"
 
@@ -122,7 +122,7 @@ def bench(name: str, fns: dict[str, tuple[float, IsValid]], records: list[dict[s
     names = list(fns)
     times: dict[str, list[float]] = {n: [] for n in names}
     for r in range(repeat):
-        for n in names[r % len(names):] + names[: r % len(names)]:
+        for n in names[r % len(names) :] + names[: r % len(names)]:
             fn = fns[n][1]
             t0 = time.perf_counter()
             for rec in records:

@@ -281,8 +281,8 @@ class Context:
             if emit:
                 await self._emit_unchecked(body)
             return body
-        if records_path:
-            records = to_records(get_path(body, records_path))
+        if records_path is not None:  # "" means the body itself is the list
+            records = to_records(get_path(body, records_path) if records_path else body)
             if not emit:
                 return records
             if behavior == "emitIndividually":
@@ -397,6 +397,8 @@ class Executor:
         where = f"{component.name}: http"
         raw = spec.model_dump(by_alias=True, exclude_none=True)
         rendered = render(raw, ctx, where=where)
+        # A header that renders to nothing (an optional cfg field) is not sent at all.
+        rendered["headers"] = {k: v for k, v in (rendered.get("headers") or {}).items() if v not in (None, "")}
         try:
             if isinstance(rendered.get("auth"), dict):
                 rendered["auth"] = [rendered["auth"]]

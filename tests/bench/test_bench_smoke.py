@@ -16,10 +16,21 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 COMMANDS = {
-    "paged_sync": ["paged_sync.py", "--records", "500", "--repeat", "1", "--warmup", "0",
-                   "--variants", "billbee,http"],
-    "call_overhead": ["call_overhead.py", "--calls", "20", "--repeat", "1"],
-    "startup": ["startup.py", "--repeat", "1", "--warmup", "0"],
+    "paged_sync": [
+        "paged_sync.py",
+        "--records",
+        "500",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--variants",
+        "billbee",
+        "--memory-variants",
+        "billbee",
+    ],
+    "call_overhead": ["call_overhead.py", "--calls", "20", "--repeat", "1", "--variants", "billbee"],
+    "startup": ["startup.py", "--repeat", "1", "--warmup", "0", "--commands", "skiff-http"],
     "validators": ["validators.py", "--records", "50", "--repeat", "1"],
 }
 

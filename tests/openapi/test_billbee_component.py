@@ -7,7 +7,7 @@ import re
 from functools import cache
 from typing import Any
 
-from openapi_helpers import BILLBEE_DIR, BILLBEE_SPEC
+from tests.openapi.openapi_helpers import BILLBEE_DIR, BILLBEE_SPEC
 from pydantic import TypeAdapter
 from skiff.openapi import render_component
 from skiff.specs import ApiKeyAuth, BasicAuth, HttpSpec, PagePagination, PaginationSpec, PollingSpec

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from openapi_helpers import oas3, ok
+from tests.openapi.openapi_helpers import oas3, ok
 from skiff.openapi import cli_generate, generate, render_component
 
 Spec = Callable[..., Path]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openapi_helpers import oas3, ok, swagger2
+from tests.openapi.openapi_helpers import oas3, ok, swagger2
 from skiff.errors import ConfigError
 from skiff.openapi import render_component
 from skiff.openapi.naming import access, action_name, camel

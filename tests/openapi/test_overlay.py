@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openapi_helpers import oas3, ok
+from tests.openapi.openapi_helpers import oas3, ok
 from skiff.errors import ConfigError
 from skiff.openapi import deep_merge, render_component
 from skiff.templating import render

@@ -8,7 +8,7 @@ from functools import cache
 
 import pytest
 from jsonschema import Draft7Validator, Draft202012Validator
-from openapi_helpers import BILLBEE_SPEC, PLENIGO_SPEC
+from tests.openapi.openapi_helpers import BILLBEE_SPEC, PLENIGO_SPEC
 from skiff.openapi import render_component
 
 NAME = re.compile(r"^[A-Za-z]\w*$")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from openapi_helpers import oas3, ok, swagger2
+from tests.openapi.openapi_helpers import oas3, ok, swagger2
 from skiff.openapi import render_component
 from skiff.specs import HttpSpec
 from skiff.templating import render

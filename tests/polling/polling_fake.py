@@ -61,7 +61,7 @@ class FakeApi:
         for _ in range(n):
             rid = self.next_id * self.id_stride
             self.next_id += 1
-            self.rows[rid] = {"id": rid, "updatedAt": ts(second), "name": f"r{rid}"}
+            self.rows[rid] = {"id": rid, "updatedAt": ts(second), "name": f"r{rid}@{second}"}
             ids.append(rid)
         return ids
 

@@ -6,11 +6,12 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from tests.polling.polling_fake import COMPONENT, TRIGGER, FakeApi, Harness, ts
+
 from skiff.errors import ApiError, ConfigError
 from skiff.message import Message, deterministic_id
 from skiff.polling import Poller, PollOptions, Query, parse_timestamp
 from skiff.polling.keys import id_key, timestamp_key
+from tests.polling.polling_fake import COMPONENT, TRIGGER, FakeApi, Harness, ts
 
 
 def emitted_ids(h: Harness) -> list[Any]:

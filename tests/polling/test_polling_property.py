@@ -12,9 +12,9 @@ import random
 from typing import Any
 
 import pytest
-from tests.polling.polling_fake import FakeApi, Harness, record_message_ids
 
 from skiff.polling.keys import id_key, timestamp_key
+from tests.polling.polling_fake import FakeApi, Harness, record_message_ids
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402

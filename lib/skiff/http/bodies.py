@@ -24,6 +24,7 @@ __all__ = [
     "parse_body",
     "parse_xml",
     "to_records",
+    "untype_xml",
     "vendor_error",
 ]
 
@@ -121,10 +122,28 @@ def body_kind(content_type: str, content: bytes) -> BodyKind:
 def parse_xml(content: bytes | str) -> Any:
     """XML as dicts (xmltodict: attributes as ``@name``, text beside attributes as ``#text``).
 
-    Billomat's XML then has the same shape as its JSON (``clients.client``, ``clients.@total``).
-    Entities are disabled (no XXE or billion laughs).
+    Billomat's XML then has the same shape as its JSON (``clients.client``, ``clients.@total``):
+    Rails-style typed elements (``<id type="integer">5</id>``) become their text, as in the JSON
+    (see :func:`untype_xml`). Entities are disabled (no XXE or billion laughs).
     """
-    return xmltodict.parse(content, disable_entities=True)
+    return untype_xml(xmltodict.parse(content, disable_entities=True))
+
+
+# The values of Rails' ``type`` attribute (Billomat's XML): only these are dropped.
+_XML_TYPES = frozenset({"integer", "float", "decimal", "boolean", "date", "datetime", "array", "string"})
+
+
+def untype_xml(value: Any) -> Any:
+    """``{"@type": "integer", "#text": "5"}`` → ``"5"``, an empty typed or plain element → ``""``,
+    ``{"@type": "array", "tax": ...}`` → ``{"tax": ...}``; other attributes (``@page``, ``@total``) stay."""
+    if isinstance(value, dict):
+        typed = value.get("@type") in _XML_TYPES
+        if typed and set(value) <= {"@type", "#text"}:
+            return value.get("#text", "")
+        return {k: untype_xml(v) for k, v in value.items() if not (typed and k == "@type")}
+    if isinstance(value, list):
+        return [untype_xml(v) for v in value]
+    return "" if value is None else value
 
 
 def parse_body(content: bytes, kind: BodyKind, encoding: str | None = "utf-8") -> Any:
@@ -154,6 +173,9 @@ def _as_message(value: Any) -> str | None:
         for key in ("message", "error", "errorMessage", "ErrorMessage", "#text", "msg", "detail"):
             if key in value:
                 return _as_message(value[key])
+        if all(isinstance(v, str | list) for v in value.values()):  # ASP.NET ModelState: {field: [msg]}
+            parts = [f"{k}: {m}" if k else m for k, v in value.items() if (m := _as_message(v))]
+            return "; ".join(parts) or None
         return None
     return str(value)
 

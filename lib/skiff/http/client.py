@@ -24,7 +24,7 @@ from skiff.message import Attachment
 from skiff.specs import HttpSpec, PaginationSpec
 
 from .auth import OAuth2ClientCredentialsAuth, auth_secrets, build_auth
-from .bodies import BodyKind, body_kind, get_path, parse_body, vendor_error
+from .bodies import MISSING, BodyKind, body_kind, get_path, parse_body, vendor_error
 from .pagination import Page, paginate
 from .ratelimit import Limit, RateLimiter, limits_for, parse_rate_limit_headers
 from .redact import Redactor, redact_url
@@ -396,7 +396,11 @@ class HttpClient:
                         url=call.shown_url,
                     )
             if envelope.dataPath:
-                data = get_path(raw, envelope.dataPath)
+                # Unwrap only an envelope: some endpoints of an enveloped API answer bare JSON
+                # (Billbee: webhooks, parse-placeholders) and must pass through whole.
+                found = get_path(raw, envelope.dataPath, MISSING)
+                if found is not MISSING:
+                    data = found
         return Response(
             status=status,
             headers=response.headers,

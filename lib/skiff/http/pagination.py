@@ -119,17 +119,21 @@ async def paginate(
 
     if isinstance(spec, PagePagination):
         page = _as_int(start.get("page")) or spec.start
+        per_page = 0  # what the server really sends per full page (it may cap spec.size)
         while True:
             response, records = await get({spec.pageParam: page, spec.sizeParam: spec.size})
             number += 1
             guard.page(records, number)
             fetched = page - spec.start + 1  # pages fetched so far, counting from the first
+            per_page = max(per_page, len(records))
             total_pages = _int_at(response.raw, spec.totalPagesPath)
             total = _int_at(response.raw, spec.totalPath)
             if total_pages is not None:
                 last = fetched >= total_pages
             elif total is not None:
-                last = fetched * spec.size >= total
+                # Count what arrived: Billomat caps per_page at 1000, so fetched * size would
+                # stop after the first page and silently drop the rest.
+                last = (fetched - 1) * per_page + len(records) >= total
             else:
                 last = len(records) < spec.size
             last = last or not records

@@ -288,9 +288,7 @@ class Poller:
 
     # ------------------------------------------------------------ timestamp and id cursors
 
-    async def _run_ascending(
-        self, fetch_pages: FetchPages, emit: Emit, commit: Commit, result: PollResult
-    ) -> None:
+    async def _run_ascending(self, fetch_pages: FetchPages, emit: Emit, commit: Commit, result: PollResult) -> None:
         o = self.options
         frontier = self._frontier.copy()
         end, bound = o.end_key, o.page_bound
@@ -325,9 +323,7 @@ class Poller:
             done = not requery
         await self._finish(frontier, pending, emit, commit, result)
 
-    async def _run_unordered(
-        self, fetch_pages: FetchPages, emit: Emit, commit: Commit, result: PollResult
-    ) -> None:
+    async def _run_unordered(self, fetch_pages: FetchPages, emit: Emit, commit: Commit, result: PollResult) -> None:
         """Read every page, sort the new records, then emit them in chunks with commits between."""
         o = self.options
         frontier = self._frontier.copy()
@@ -368,13 +364,12 @@ class Poller:
 
     # ------------------------------------------------------------ seen
 
-    async def _run_seen(
-        self, fetch_pages: FetchPages, emit: Emit, commit: Commit, result: PollResult
-    ) -> None:
+    async def _run_seen(self, fetch_pages: FetchPages, emit: Emit, commit: Commit, result: PollResult) -> None:
         o = self.options
         old = self._seen.hashes
         run: set[int] = set()  # hashes the digest may hold: emitted, or seen again
         taken: set[int] = set()  # new in this poll (emitted or queued for fetchAll)
+        capacity = SeenDigest.capacity(o)
         bound, points = o.page_bound, 0
         pending: list[_Rec] = []
         query = Query(
@@ -423,7 +418,9 @@ class Poller:
                     run |= fresh
                     await self._commit(snapshot(False), commit, result)
                 points += 1
-                if bound is not None and points >= bound:
+                # Stop early only when the digest holds everything emitted: otherwise the next
+                # poll would stop at the same left-out record again and never get further.
+                if bound is not None and points >= bound and len(old) + len(taken) <= capacity:
                     break
             else:
                 result.complete = True

@@ -212,9 +212,7 @@ class SeenDigest:
             raise ConfigError(f"the polling snapshot is malformed ({exc}); delete it to start over") from None
         if len(data) % _HASH_BYTES:
             raise ConfigError("the polling snapshot is malformed (digest length); delete it to start over")
-        return cls(
-            {int.from_bytes(data[i : i + _HASH_BYTES], "big") for i in range(0, len(data), _HASH_BYTES)}
-        )
+        return cls({int.from_bytes(data[i : i + _HASH_BYTES], "big") for i in range(0, len(data), _HASH_BYTES)})
 
     @staticmethod
     def capacity(options: PollOptions) -> int:

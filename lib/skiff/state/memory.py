@@ -1,0 +1,36 @@
+"""A store in memory: tests, dry runs, one-off runs."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from skiff.state.base import SnapshotEntry, SnapshotStore, check_key, decode, encode
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore(SnapshotStore):
+    """Keeps the JSON text, so a snapshot is copied in and out exactly as a real store would."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[str, datetime]] = {}
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        item = self._data.get(check_key(key))
+        return decode(item[0]) if item else None
+
+    async def put(self, key: str, snapshot: Mapping[str, Any]) -> None:
+        self._data[key] = (encode(key, snapshot), datetime.now(UTC))
+
+    async def delete(self, key: str) -> None:
+        self._data.pop(check_key(key), None)
+
+    async def list(self, prefix: str = "") -> builtins.list[SnapshotEntry]:
+        return [
+            SnapshotEntry(key, decode(text), updated)
+            for key, (text, updated) in sorted(self._data.items())
+            if key.startswith(prefix)
+        ]
