@@ -15,5 +15,6 @@ async def process(ctx: Any, msg: Any, cfg: dict[str, Any]) -> Any:
         "idField": cfg.get("idField") or "id",
         "cursorParam": cfg.get("cursorParam"),
         "pagination": cfg.get("pagination"),
+        "order": cfg.get("order") or "any",
     }
     await ctx.poll({k: v for k, v in spec.items() if v is not None})

@@ -242,3 +242,7 @@ class PollingSpec(_Spec):
     cursorKind: Literal["timestamp", "id", "seen"] = "timestamp"
     versionField: str | None = None  # defaults to cursorField
     pagination: PaginationSpec | None = None
+    # "ascending": the API sorts by the cursor across pages (records stream page by page);
+    # "any": it does not (Billbee sorts orders by id, not by LastModifiedAt), so each poll reads
+    # every page from the cursor before it emits, in (cursor, id) order.
+    order: Literal["ascending", "any"] = "ascending"

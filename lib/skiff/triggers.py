@@ -43,6 +43,7 @@ async def run_poll(ctx: Context, spec: PollingSpec | Mapping[str, Any], *, trigg
         trigger=name,
         dry_run=ctx.dry_run,
         logger=ctx.executor.log,
+        order=polling.order,
     )
     envelope = ctx.http.spec.envelope
     records_path = polling.recordsPath or (envelope.dataPath if envelope else None)
