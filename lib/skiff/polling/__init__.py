@@ -27,11 +27,27 @@ Guarantees (at-least-once delivery + deterministic ids = effectively exactly onc
   again on every poll (same ids); a hash collision (about n/2^48 per new version) would hide
   a new version. Raise ``max_snapshot_bytes`` where the store allows it (SQLite, Redis, Postgres).
 
+- A change that keeps the cursor value (an update within the same second, with a timestamp
+  of one-second precision) is invisible to ``timestamp`` and ``id`` cursors; ``version_field``
+  there only names the version in message ids. ``seen`` compares whole records (or
+  ``version_field``) and so sees every change, at the cost of reading everything.
+- ``emitPage``/``fetchAll`` messages get an id derived from their records' ids: a page emitted
+  again with the same records has the same id; after a crash the records may be grouped into
+  pages differently, so downstream dedupe per record is only possible with ``emitIndividually``.
+
 What the API must do: filter inclusively by the cursor and return records sorted ascending by
 it across pages (ties in any order), and set a record's cursor when the record becomes visible
-(a record that appears later with a cursor older than the snapshot is not seen). A page out of
-order is still emitted within the same request (counted as ``out_of_order``, warned); use
-``order="any"`` for APIs that cannot sort (the poll then reads all pages before emitting).
+(a record that appears later with a cursor older than the snapshot is not seen). A record out
+of order is still emitted if it comes within the same request (counted as ``out_of_order``,
+warned); use ``order="any"`` for APIs that cannot sort (the poll then reads all its pages
+before emitting, memory growing with them).
+
+Records that change while a poll pages through them: with ``requery`` (the default when a
+``cursorParam`` exists) every page that emitted something is followed by a new request from
+the new cursor, so an update or delete that shifts offsets cannot skip a record. Only where
+a poll reads on by offset, past a page made entirely of records already emitted (equal
+timestamps filling a page), can such a shift still skip one; larger pages or finer
+timestamps make that rare. Without ``requery`` every poll is one offset scan.
 """
 
 from __future__ import annotations

@@ -55,8 +55,10 @@ class PollOptions:
     poll, then sorts: memory grows with the poll's result).
     ``requery``: after each page that emitted something, start a new request from the new
     cursor instead of reading the next offset page, so records that move while paging (an
-    update or delete shifts offsets) are not skipped. Needs a request that filters by the
-    cursor; set it False when the API has no such filter.
+    update or delete shifts offsets) are not skipped (except past a page made entirely of
+    records already emitted). Needs a request that filters by the cursor: False without one.
+    ``max_snapshot_bytes``: the snapshot budget (elastic.io: 5 KB); raise it for skiff's own
+    stores when many records share one timestamp or a ``seen`` API has many records.
     """
 
     cursor_kind: CursorKind = "timestamp"
