@@ -193,6 +193,8 @@ class ErrorSpec(_Spec):
         default_factory=lambda: ["ErrorMessage", "errorMessage", "message", "error", "errors.error"]
     )
     codePaths: list[str] = Field(default_factory=lambda: ["ErrorCode", "errorCode", "code"])
+    # A list of per-field problems ({field, error}) appended to the message (Plenigo: validationErrors).
+    detailsPath: str | None = None
 
 
 # ---------------------------------------------------------------- component-level HTTP settings

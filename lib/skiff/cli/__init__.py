@@ -166,7 +166,7 @@ def describe(component: str, function: str | None, as_json: bool) -> None:
             click.echo(f"  {n:<36} {fn.title}")
         return
     fn = comp.function(function)
-    info: dict[str, Any] = {
+    detail: dict[str, Any] = {
         "name": fn.name,
         "kind": fn.kind,
         "title": fn.title,
@@ -178,11 +178,11 @@ def describe(component: str, function: str | None, as_json: bool) -> None:
         "out": fn.out_schema,
     }
     if fn.model.request is not None:
-        info["request"] = fn.model.request.model_dump(exclude_none=True, by_alias=True)
+        detail["request"] = fn.model.request.model_dump(exclude_none=True, by_alias=True)
     if fn.model.pagination is not None:
-        info["pagination"] = fn.model.pagination.model_dump(exclude_none=True)
+        detail["pagination"] = fn.model.pagination.model_dump(exclude_none=True)
     if as_json:
-        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(detail, indent=2, ensure_ascii=False))
         return
     click.echo(f"{comp.name}.{fn.name} ({fn.kind}): {fn.title}")
     if fn.model.operationId:
@@ -190,9 +190,9 @@ def describe(component: str, function: str | None, as_json: bool) -> None:
     if fn.model.description:
         click.echo(f"  {fn.model.description}")
     for key in ("fields", "request", "pagination", "in", "out"):
-        if info.get(key):
+        if detail.get(key):
             click.echo(f"{key}:")
-            click.echo("  " + json.dumps(info[key], indent=2, ensure_ascii=False).replace("\n", "\n  "))
+            click.echo("  " + json.dumps(detail[key], indent=2, ensure_ascii=False).replace("\n", "\n  "))
 
 
 # ----------------------------------------------------------------- validate / schema

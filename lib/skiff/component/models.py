@@ -108,7 +108,7 @@ class FunctionModel(_Model):
     main: str | None = None
     type: Literal["polling"] | None = None
     fields: dict[str, FieldModel] = Field(default_factory=dict)
-    metadata: MetadataModel = Field(default_factory=lambda: MetadataModel())
+    metadata: MetadataModel = Field(default_factory=lambda: MetadataModel.model_validate({}))
     dynamicMetadata: bool | str | None = None
     help: HelpModel | None = None
     deprecated: bool | None = None

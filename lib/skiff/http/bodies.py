@@ -207,6 +207,15 @@ def vendor_error(
             if value is not MISSING and value is not None and not isinstance(value, (dict, list)):
                 code = value
                 break
+        details = get_path(body, spec.detailsPath) if spec.detailsPath else None
+        if isinstance(details, list):
+            parts = [
+                f"{d['field']}: {d.get('error') or d.get('message') or 'invalid'}"
+                for d in details
+                if isinstance(d, dict) and d.get("field")
+            ]
+            if parts:
+                message = f"{message or 'invalid data'} ({'; '.join(parts)})"
     elif isinstance(body, list):
         message = _as_message(body)
     elif isinstance(body, str):

@@ -13,6 +13,7 @@ becomes a binary string; ``xml``, ``discriminator``, ``example(s)``, ``externalD
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -132,13 +133,19 @@ class SchemaConverter:
         ref: str = node["$ref"]
         remaining = self.max_depth - len(stack)
         siblings = {k: v for k, v in node.items() if k != "$ref"}
+        if ref not in stack and remaining <= 0:
+            try:
+                leaf = self._resolve(ref)
+            except Exception:
+                leaf = None
+            if leaf is not None and "$ref" not in json.dumps(leaf):
+                return self._node(leaf, (*stack, ref))  # a leaf (an enum, a scalar): inlining costs nothing
         if ref in stack or remaining <= 0:
             self.cuts += 1
             why = "a cycle" if ref in stack else f"the nesting limit of {self.max_depth} references"
-            cut_schema: dict[str, Any] = {
-                "type": "object",
-                "description": f"{_short(ref)}: recursive reference cut at {why}",
-            }
+            # A cut describes nothing, so it accepts anything: claiming "object" would reject
+            # the real responses where the cut type is a string enum.
+            cut_schema: dict[str, Any] = {"description": f"{_short(ref)}: recursive reference cut at {why}"}
             return cut_schema, True
         key = (ref, remaining)
         cached = self._cache.get(key)
