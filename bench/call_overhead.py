@@ -13,7 +13,8 @@ them); rounds alternate with the order rotated, medians reported.
   billbee-novalid  the same with Executor(validate_output=False)
   http             the ``http`` component's ``request`` action (a Python handler, ctx.call)
 
-Target: billbee within 1.10 x the baseline.
+Columns: median microseconds per call, spread ((max - min) / median), what skiff adds, ratio
+of medians, paired ratio (median of per-round ratios). Target: billbee within 1.10 x the baseline.
 """
 
 from __future__ import annotations
@@ -153,11 +154,12 @@ def main() -> None:
 
     base = median(times["baseline"])
     print(f"per-call overhead: {args.calls} sequential GETs of one ~1 KB order, {args.repeat} rounds (medians)")
-    print(f"{'variant':<16} {'us/call':>9} {'+us':>8} {'ratio':>6} {'paired':>7}")
+    print(f"{'variant':<16} {'us/call':>9} {'spread':>7} {'+us':>8} {'ratio':>6} {'paired':>7}")
     for v in variants:
         med = median(times[v])
+        spread = (max(times[v]) - min(times[v])) / med * 100
         paired = median([t / b for t, b in zip(times[v], times["baseline"], strict=True)])
-        print(f"{v:<16} {med * 1e6:9.0f} {(med - base) * 1e6:+8.0f} {med / base:6.2f} {paired:7.2f}")
+        print(f"{v:<16} {med * 1e6:9.0f} {spread:6.0f}% {(med - base) * 1e6:+8.0f} {med / base:6.2f} {paired:7.2f}")
     if "billbee" in times:
         ratio = median(times["billbee"]) / base
         verdict = "ok" if ratio <= TARGET else "over target"

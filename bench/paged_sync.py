@@ -13,7 +13,9 @@ The API (bench/_server.py, its own process) serves N Billbee-shaped orders (abou
   http             the generic ``http`` component's ``request`` action, page pagination,
                    emitIndividually (its out-schema accepts anything)
 
-Prints median seconds and the ratio to the baseline (target: billbee <= 1.25). Then, each in a
+Prints median seconds, their spread ((max - min) / median), the ratio of medians to the
+baseline's and the paired ratio (median of per-round ratios, robust to drift on a busy
+machine). Target: billbee <= 1.25. Then, each in a
 fresh process, peak RSS growth during a sync of N and of 2N records (target: no growth with N).
 """
 
@@ -251,11 +253,12 @@ def main() -> None:
         f"paged sync: {args.records} records, {args.records // PAGE_SIZE} pages of {PAGE_SIZE}, "
         f"{args.repeat} alternating rounds (medians)"
     )
-    print(f"{'variant':<16} {'seconds':>8} {'rec/s':>9} {'ratio':>6} {'paired':>7}")
+    print(f"{'variant':<16} {'seconds':>8} {'spread':>7} {'rec/s':>9} {'ratio':>6} {'paired':>7}")
     for v in variants:
         med = median(times[v])
+        spread = (max(times[v]) - min(times[v])) / med * 100
         paired = median([t / b for t, b in zip(times[v], base, strict=True)])
-        print(f"{v:<16} {med:8.3f} {args.records / med:9.0f} {med / median(base):6.2f} {paired:7.2f}")
+        print(f"{v:<16} {med:8.3f} {spread:6.0f}% {args.records / med:9.0f} {med / median(base):6.2f} {paired:7.2f}")
     if "billbee" in times:
         ratio = median(times["billbee"]) / median(base)
         verdict = "ok" if ratio <= TARGET else "over target"

@@ -17,9 +17,7 @@ from skiff.message import Message
 HANDLERS = {
     "actions/ret.py": "async def process(ctx, msg, cfg):\n    return {'echo': msg.body['n']}\n",
     "actions/gen.py": (
-        "async def process(ctx, msg, cfg):\n"
-        "    for i in range(msg.body['n']):\n"
-        "        yield {'echo': i}\n"
+        "async def process(ctx, msg, cfg):\n    for i in range(msg.body['n']):\n        yield {'echo': i}\n"
     ),
     "actions/emit.py": (
         "async def process(ctx, msg, cfg):\n"

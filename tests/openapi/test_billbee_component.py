@@ -7,11 +7,12 @@ import re
 from functools import cache
 from typing import Any
 
-from tests.openapi.openapi_helpers import BILLBEE_DIR, BILLBEE_SPEC
 from pydantic import TypeAdapter
+
 from skiff.openapi import render_component
 from skiff.specs import ApiKeyAuth, BasicAuth, HttpSpec, PagePagination, PaginationSpec, PollingSpec
 from skiff.templating import render
+from tests.openapi.openapi_helpers import BILLBEE_DIR, BILLBEE_SPEC
 
 OVERLAY = BILLBEE_DIR / "overlay.yaml"
 SEED = BILLBEE_SPEC.parent.parent / "seeds" / "billbee-flowground-connector-README.md"
@@ -61,14 +62,10 @@ def test_credentials_and_http() -> None:
     assert fields["password"]["viewClass"] == "PasswordFieldView"
     http = comp["http"]
     HttpSpec.model_validate(http)
-    rendered = HttpSpec.model_validate(
-        render(http, {"cfg": {"apiKey": "K", "username": "u", "password": "p"}})
-    )
+    rendered = HttpSpec.model_validate(render(http, {"cfg": {"apiKey": "K", "username": "u", "password": "p"}}))
     assert rendered.baseUrl == "https://api.billbee.io/api/v1"
     assert isinstance(rendered.auth, list)
-    api_key, basic = (
-        next(a for a in rendered.auth if isinstance(a, kind)) for kind in (ApiKeyAuth, BasicAuth)
-    )
+    api_key, basic = (next(a for a in rendered.auth if isinstance(a, kind)) for kind in (ApiKeyAuth, BasicAuth))
     assert (api_key.in_, api_key.name, api_key.value) == ("header", "X-Billbee-Api-Key", "K")
     assert (basic.username, basic.password) == ("u", "p")
     limits = {(lim.scope, tuple(lim.key)): lim.requests / lim.perSeconds for lim in rendered.rateLimits}
@@ -162,9 +159,7 @@ def test_configuration_fields_are_defaults_the_message_overrides() -> None:
     assert render(state, {"cfg": {"newStateId": "4"}, "body": {"id": 9}})["body"] == {"NewStateId": 4}
     given = {"cfg": {"newStateId": "4"}, "body": {"id": 9, "body": {"NewStateId": 3}}}
     assert render(state, given)["body"] == {"NewStateId": 3}
-    assert render(state, {"cfg": {}, "body": {"id": 9, "body": {"NewStateId": 3}}})["body"] == {
-        "NewStateId": 3
-    }
+    assert render(state, {"cfg": {}, "body": {"id": 9, "body": {"NewStateId": 3}}})["body"] == {"NewStateId": 3}
     assert "body" not in schema("orderApiUpdateState.in").get("required", [])
 
 

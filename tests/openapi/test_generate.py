@@ -6,16 +6,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.openapi.openapi_helpers import oas3, ok
+
 from skiff.openapi import cli_generate, generate, render_component
+from tests.openapi.openapi_helpers import oas3, ok
 
 Spec = Callable[..., Path]
 SPEC = oas3({"/a": {"get": {"operationId": "getA", "summary": "Get Ä", "responses": ok({"type": "object"})}}})
 
 
-def test_generate_writes_only_what_changed_and_removes_stale_schemas(
-    write_spec: Spec, tmp_path: Path
-) -> None:
+def test_generate_writes_only_what_changed_and_removes_stale_schemas(write_spec: Spec, tmp_path: Path) -> None:
     spec = write_spec(SPEC)
     out = tmp_path / "comp"
     (out / "schemas").mkdir(parents=True)

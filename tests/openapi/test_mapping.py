@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.openapi.openapi_helpers import oas3, ok, swagger2
+
 from skiff.errors import ConfigError
 from skiff.openapi import render_component
 from skiff.openapi.naming import access, action_name, camel
 from skiff.templating import render
+from tests.openapi.openapi_helpers import oas3, ok, swagger2
 
 Spec = Callable[..., Path]
 
@@ -20,11 +21,7 @@ Spec = Callable[..., Path]
 def generate(path: Path, overlay: Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     files = render_component(path, name="t", overlay=overlay)
     comp = json.loads(files["component.json"])  # type: ignore[arg-type]
-    schemas = {
-        k[len("schemas/") : -len(".json")]: json.loads(v)
-        for k, v in files.items()
-        if k.startswith("schemas/")
-    }  # type: ignore[arg-type]
+    schemas = {k[len("schemas/") : -len(".json")]: json.loads(v) for k, v in files.items() if k.startswith("schemas/")}  # type: ignore[arg-type]
     return comp, schemas
 
 
@@ -58,9 +55,7 @@ def test_in_schema_and_request_templates(write_spec: Spec) -> None:
     spec = oas3(
         {
             "/orders/{orderId}/items/{n}": {
-                "parameters": [
-                    {"name": "orderId", "in": "path", "required": True, "schema": {"type": "string"}}
-                ],
+                "parameters": [{"name": "orderId", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "put": {
                     "operationId": "putItem",
                     "summary": "Replace an item. Needs the full item.",

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.openapi.openapi_helpers import oas3, ok
+
 from skiff.errors import ConfigError
 from skiff.openapi import deep_merge, render_component
 from skiff.templating import render
+from tests.openapi.openapi_helpers import oas3, ok
 
 Spec = Callable[..., Path]
 
@@ -160,14 +161,10 @@ def test_everything_an_overlay_can_set(write_spec: Spec, tmp_path: Path) -> None
 
 def test_per_action_pagination_overrides_the_rule(write_spec: Spec) -> None:
     rule = [{"whenQuery": ["page", "size"], "pagination": {"type": "page", "sizeParam": "size", "size": 10}}]
-    comp, schemas, _ = build(
-        write_spec, {"paginationRules": rule, "actions": {"Items_List": {"pagination": None}}}
-    )
+    comp, schemas, _ = build(write_spec, {"paginationRules": rule, "actions": {"Items_List": {"pagination": None}}})
     assert "pagination" not in comp["actions"]["itemsList"]
     assert "page" in schemas["itemsList.in"]["properties"]
-    comp, _, _ = build(
-        write_spec, {"paginationRules": rule, "actions": {"Items_List": {"pagination": {"size": 99}}}}
-    )
+    comp, _, _ = build(write_spec, {"paginationRules": rule, "actions": {"Items_List": {"pagination": {"size": 99}}}})
     assert comp["actions"]["itemsList"]["pagination"] == {"type": "page", "sizeParam": "size", "size": 99}
 
 
@@ -176,9 +173,7 @@ def test_replacing_a_schema(write_spec: Spec) -> None:
         write_spec, {"actions": {"Items_Create": {"metadata": {"out": {"$replace": True, "type": "array"}}}}}
     )
     assert schemas["itemsCreate.out"] == {"type": "array"}
-    comp, schemas, _ = build(
-        write_spec, {"actions": {"Items_Create": {"metadata": {"in": "./schemas/custom.json"}}}}
-    )
+    comp, schemas, _ = build(write_spec, {"actions": {"Items_Create": {"metadata": {"in": "./schemas/custom.json"}}}})
     assert comp["actions"]["itemsCreate"]["metadata"]["in"] == "./schemas/custom.json"
     assert "itemsCreate.in" not in schemas
 

@@ -8,8 +8,9 @@ from functools import cache
 
 import pytest
 from jsonschema import Draft7Validator, Draft202012Validator
-from tests.openapi.openapi_helpers import BILLBEE_SPEC, PLENIGO_SPEC
+
 from skiff.openapi import render_component
+from tests.openapi.openapi_helpers import BILLBEE_SPEC, PLENIGO_SPEC
 
 NAME = re.compile(r"^[A-Za-z]\w*$")
 

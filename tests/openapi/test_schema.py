@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jsonschema import Draft7Validator, Draft202012Validator
+
 from skiff.openapi.schema import SchemaConverter, allow_null, nullable_properties, walk_path
 
 
@@ -29,7 +30,7 @@ def valid(schema: dict[str, Any]) -> None:
     Draft202012Validator.check_schema(schema)
 
 
-def test_a_cycle_is_cut_with_an_object_and_a_description() -> None:
+def test_a_cycle_is_cut_to_an_open_schema_with_a_description() -> None:
     conv = converter(
         {
             "Node": {
@@ -43,7 +44,7 @@ def test_a_cycle_is_cut_with_an_object_and_a_description() -> None:
     )
     out = conv.convert(ref("Node"))
     cut = out["properties"]["children"]["items"]
-    assert cut["type"] == "object"
+    assert "type" not in cut  # a cut accepts anything: the cut type may be a string enum
     assert "Node" in cut["description"] and "cycle" in cut["description"]
     assert conv.cuts == 1
     valid(out)
@@ -60,6 +61,12 @@ def test_mutual_recursion_is_cut_where_it_repeats() -> None:
     assert out["properties"]["b"]["properties"]["a"]["description"].startswith("A: recursive reference cut")
 
 
+def test_a_leaf_reference_past_the_limit_is_still_inlined() -> None:
+    defs = {"A": {"type": "object", "properties": {"kind": ref("Kind")}}, "Kind": {"type": "string", "enum": ["x"]}}
+    out = converter(defs, max_depth=1).convert(ref("A"))
+    assert out["properties"]["kind"] == {"type": "string", "enum": ["x"]}
+
+
 def test_deep_chains_are_cut_at_the_depth_limit() -> None:
     defs = {f"L{i}": {"type": "object", "properties": {"next": ref(f"L{i + 1}")}} for i in range(10)}
     defs["L10"] = {"type": "string"}
@@ -67,7 +74,7 @@ def test_deep_chains_are_cut_at_the_depth_limit() -> None:
     node = out
     for _ in range(3):
         node = node["properties"]["next"]
-    assert node["type"] == "object" and "nesting limit of 3" in node["description"]
+    assert "type" not in node and "nesting limit of 3" in node["description"]
     # Without a limit the whole chain is inlined.
     deep = converter(defs, max_depth=20).convert(ref("L0"))
     for _ in range(10):
@@ -124,15 +131,11 @@ def test_openapi_keywords_are_translated() -> None:
 
 def test_allow_null_and_nullable_properties() -> None:
     assert allow_null({"type": "string"}) == {"type": ["string", "null"]}
-    assert allow_null({"allOf": [{"type": "object"}]}) == {
-        "anyOf": [{"allOf": [{"type": "object"}]}, {"type": "null"}]
-    }
+    assert allow_null({"allOf": [{"type": "object"}]}) == {"anyOf": [{"allOf": [{"type": "object"}]}, {"type": "null"}]}
     assert allow_null({"description": "anything"}) == {"description": "anything"}
     schema = {
         "type": "object",
-        "properties": {
-            "a": {"type": "array", "items": {"type": "object", "properties": {"b": {"type": "integer"}}}}
-        },
+        "properties": {"a": {"type": "array", "items": {"type": "object", "properties": {"b": {"type": "integer"}}}}},
     }
     out = nullable_properties(schema)
     assert out["type"] == "object"  # the record itself stays an object

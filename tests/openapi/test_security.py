@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.openapi.openapi_helpers import oas3, ok, swagger2
 from skiff.openapi import render_component
 from skiff.specs import HttpSpec
 from skiff.templating import render
+from tests.openapi.openapi_helpers import oas3, ok, swagger2
 
 Spec = Callable[..., Path]
 PATHS = {"/x": {"get": {"operationId": "x", "responses": ok()}}}
@@ -32,9 +32,7 @@ def test_swagger2_api_key_and_basic_together(write_spec: Spec) -> None:
     comp = component(write_spec(spec))
     assert list(comp["credentials"]["fields"]) == ["apiKey", "username", "password", "baseUrl"]
     assert comp["credentials"]["fields"]["apiKey"]["viewClass"] == "PasswordFieldView"
-    rendered = HttpSpec.model_validate(
-        render(comp["http"], {"cfg": {"apiKey": "k", "username": "u", "password": "p"}})
-    )
+    rendered = HttpSpec.model_validate(render(comp["http"], {"cfg": {"apiKey": "k", "username": "u", "password": "p"}}))
     assert [a.model_dump(by_alias=True) for a in rendered.auth] == [  # type: ignore[union-attr]
         {"type": "apiKey", "in": "header", "name": "X-Key", "value": "k"},
         {"type": "basic", "username": "u", "password": "p"},
@@ -53,9 +51,7 @@ def test_api_key_in_query_and_bearer_alternatives_use_the_first(write_spec: Spec
         security=[{}, {"q": []}, {"jwt": []}],  # {} = optional auth: skipped
     )
     comp = component(write_spec(spec))
-    assert comp["http"]["auth"] == [
-        {"type": "apiKey", "in": "query", "name": "api_key", "value": "{{ cfg.apiKey }}"}
-    ]
+    assert comp["http"]["auth"] == [{"type": "apiKey", "in": "query", "name": "api_key", "value": "{{ cfg.apiKey }}"}]
     assert "query parameter api_key" in comp["credentials"]["fields"]["apiKey"]["note"]
 
 
@@ -83,9 +79,7 @@ def test_oauth2_client_credentials_with_a_relative_token_url(write_spec: Spec) -
             "securitySchemes": {
                 "oauth": {
                     "type": "oauth2",
-                    "flows": {
-                        "clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {"write": "", "read": ""}}
-                    },
+                    "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {"write": "", "read": ""}}},
                 }
             }
         },

@@ -7,6 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
 from skiff.sandbox import (
     Record,
     SandboxApp,
@@ -17,8 +20,6 @@ from skiff.sandbox import (
     read_json,
     serve,
 )
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 
 def make_app(seed: int = 7) -> SandboxApp:

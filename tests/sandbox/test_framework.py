@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from skiff.sandbox import (
     Clock,
     Record,
@@ -208,9 +209,10 @@ def test_load_sandbox_by_path(tmp_path: Path) -> None:
 
 
 def test_query_list_forms_and_unprefixed_routes() -> None:
-    from skiff.sandbox import query_list
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
+
+    from skiff.sandbox import query_list
 
     app = SandboxApp("forms", prefix="/v1", case_insensitive=True)
 

@@ -34,6 +34,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
 from skiff.sandbox import (
     PageSlice,
     Record,
@@ -46,8 +49,6 @@ from skiff.sandbox import (
     parse_datetime,
     query_list,
 )
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from .data import (
     ACCOUNT_SYNC_STATES,

@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from skiff.sandbox import Record, SandboxApp, Table, secure_equals
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from skiff.sandbox import Record, SandboxApp, Table, secure_equals
 
 from .data import PRODUCTS, company, make_pdf, person
 from .formats import (

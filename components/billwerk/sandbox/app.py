@@ -32,6 +32,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
 from skiff.sandbox import (
     Record,
     SandboxApp,
@@ -41,8 +44,6 @@ from skiff.sandbox import (
     parse_datetime,
     secure_equals,
 )
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from .data import (
     CATALOG,

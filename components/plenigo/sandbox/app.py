@@ -40,9 +40,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from skiff.sandbox import SandboxApp, SlidingWindow, secure_equals
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from skiff.sandbox import SandboxApp, SlidingWindow, secure_equals
 
 from .commerce import OPERATIONS as COMMERCE
 from .core import MSG_RATE_LIMIT, MSG_UNAUTHORIZED, Ctx, Operation, OperationTable, PlenigoError, Record, error_body

@@ -96,5 +96,3 @@ def poll(
         return code
 
     sys.exit(asyncio.run(loop()))
-
-

@@ -53,9 +53,7 @@ class GenerateResult:
 
     def summary(self) -> str:
         changed = (
-            f"{len(self.written)} written, {len(self.removed)} removed"
-            if self.written or self.removed
-            else "unchanged"
+            f"{len(self.written)} written, {len(self.removed)} removed" if self.written or self.removed else "unchanged"
         )
         return (
             f"generated {self.name}: {self.actions} actions, {self.triggers} triggers, "
@@ -221,9 +219,7 @@ class _Builder:
         credentials = deep_merge({"fields": fields}, self.ov.get("credentials") or {})
         merged_fields = credentials.get("fields") or {}
         # Key order is display order in elastic.io's UI: follow "order" (ties keep their place).
-        ordered = sorted(
-            merged_fields.items(), key=lambda kv: (kv[1].get("order") is None, kv[1].get("order") or 0)
-        )
+        ordered = sorted(merged_fields.items(), key=lambda kv: (kv[1].get("order") is None, kv[1].get("order") or 0))
         credentials["fields"] = dict(ordered)
         http: dict[str, Any] = {"baseUrl": base_tmpl}
         if auth:
@@ -382,9 +378,7 @@ class _Builder:
         action["request"] = request
         if pagination is not None:
             action["pagination"] = pagination
-        patch = {
-            k: v for k, v in op_overlay.items() if k not in ("name", "exclude", "metadata", "pagination")
-        }
+        patch = {k: v for k, v in op_overlay.items() if k not in ("name", "exclude", "metadata", "pagination")}
         action = deep_merge(action, patch)
         _validate(RequestSpec, action.get("request"), f"actions.{name}.request")
         return action, in_schema, out_schema
@@ -421,9 +415,7 @@ class _Builder:
         result: dict[str, Any] = {}
         by_op: dict[str, Operation] = {}
         # Names from the overlay are reserved first so a generated name never takes them.
-        renames = {
-            oid: str(o["name"]) for oid, o in overlays.items() if isinstance(o, dict) and o.get("name")
-        }
+        renames = {oid: str(o["name"]) for oid, o in overlays.items() if isinstance(o, dict) and o.get("name")}
         for oid, new in renames.items():
             if not NAME_PATTERN.match(new):
                 raise ConfigError(f"overlay actions.{oid}.name {new!r} does not match {NAME_PATTERN.pattern}")
@@ -438,13 +430,9 @@ class _Builder:
                 by_op[op.operation_id] = op
             if op_overlay.get("exclude"):
                 continue
-            name = renames.get(op.operation_id or "") or unique(
-                action_name(op.operation_id, op.method, op.path), taken
-            )
+            name = renames.get(op.operation_id or "") or unique(action_name(op.operation_id, op.method, op.path), taken)
             action, in_schema, out_schema = self.build_action(op, name, op_overlay)
-            self.attach_metadata(
-                action, name, op_overlay.get("metadata") or {}, {"in": in_schema, "out": out_schema}
-            )
+            self.attach_metadata(action, name, op_overlay.get("metadata") or {}, {"in": in_schema, "out": out_schema})
             result[name] = action
         return result, by_op
 
@@ -559,11 +547,7 @@ def _query_template(value: str, plain: str, param: Parameter, schema: dict[str, 
     sep = _JOIN.get(param.style)
     if is_array and sep is not None:
         # A list is joined as the API expects; a string is taken as already joined.
-        return (
-            "{{ "
-            + f"{value} | join('{sep}') if {value} is sequence and {value} is not string else {value}"
-            + " }}"
-        )
+        return "{{ " + f"{value} | join('{sep}') if {value} is sequence and {value} is not string else {value}" + " }}"
     return "{{ " + plain + " }}"
 
 
@@ -585,9 +569,7 @@ def _files(built: _Built) -> dict[str, str | bytes]:
     return files
 
 
-def render_component(
-    spec_path: Path | str, *, name: str, overlay: Path | str | None = None
-) -> dict[str, str | bytes]:
+def render_component(spec_path: Path | str, *, name: str, overlay: Path | str | None = None) -> dict[str, str | bytes]:
     """The generated files as ``{relative path: text (bytes for logo.png)}``; writes nothing."""
     return _files(build_component(Path(spec_path), name=name, overlay=Path(overlay) if overlay else None))
 

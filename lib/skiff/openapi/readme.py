@@ -82,8 +82,7 @@ def render_readme(
         f"skiff generate openapi {spec_arg} --name {name} --out components/{name}{overlay_arg}",
         "```",
         "",
-        "`component.json`, `schemas/` and this README are overwritten on every run: "
-        "put changes in the overlay.",
+        "`component.json`, `schemas/` and this README are overwritten on every run: put changes in the overlay.",
         "",
     ]
 
@@ -104,9 +103,7 @@ def render_readme(
         out.append(f"- Base URL: `{http.get('baseUrl', '')}`.")
     out.append(f"- Auth on every request: {_auth_line(http.get('auth'))}.")
     for limit in http.get("rateLimits") or []:
-        out.append(
-            f"- Rate limit: {_limit_line(limit)}; skiff waits before sending rather than collect 429s."
-        )
+        out.append(f"- Rate limit: {_limit_line(limit)}; skiff waits before sending rather than collect 429s.")
     envelope = http.get("envelope")
     if envelope:
         bits = [f"data at `{envelope['dataPath']}`"] if envelope.get("dataPath") else []

@@ -55,9 +55,7 @@ def read_document(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_Loader)
     except (ValueError, yaml.YAMLError) as exc:
-        raise ConfigError(
-            f"{path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}"
-        ) from None
+        raise ConfigError(f"{path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path} does not hold a mapping at the top level")
     return data
@@ -261,11 +259,7 @@ class _Reader:
 
     def security(self) -> tuple[list[SecurityScheme], list[str]]:
         doc = self.doc
-        defs = (
-            doc.get("securityDefinitions")
-            if self.swagger
-            else (doc.get("components") or {}).get("securitySchemes")
-        )
+        defs = doc.get("securityDefinitions") if self.swagger else (doc.get("components") or {}).get("securitySchemes")
         defs = defs or {}
         requirement = self._requirement()
         schemes: list[SecurityScheme] = []
@@ -317,9 +311,7 @@ class _Reader:
             if self.swagger:
                 if raw.get("flow") == "application":
                     scopes = tuple(sorted(raw.get("scopes") or {}))
-                    return SecurityScheme(
-                        name, "oauth2", desc, token_url=raw.get("tokenUrl"), scopes=scopes
-                    ), ""
+                    return SecurityScheme(name, "oauth2", desc, token_url=raw.get("tokenUrl"), scopes=scopes), ""
                 return None, f"OAuth2 flow {raw.get('flow')!r} is not supported (client credentials only)"
             flow = (raw.get("flows") or {}).get("clientCredentials")
             if isinstance(flow, dict):
@@ -368,9 +360,7 @@ class _Reader:
         form: list[dict[str, Any]] = []
         for (pname, where), raw in merged.items():
             if where == "body":
-                body = Body(
-                    raw.get("schema") or {}, bool(raw.get("required")), _text(raw.get("description")), "json"
-                )
+                body = Body(raw.get("schema") or {}, bool(raw.get("required")), _text(raw.get("description")), "json")
             elif where == "formData":
                 form.append(raw)
             elif where in ("path", "query", "header"):

@@ -98,6 +98,6 @@ def id_key(value: Any) -> Key:
     if isinstance(value, int) and not isinstance(value, bool):
         return (0, value, "")
     text = value if isinstance(value, str) else str(value)
-    if _INT.match(text):
+    if _INT.match(text) and len(text) <= 19:  # longer digit strings are hex/opaque ids (int64 max)
         return (0, int(text), text)
     return (1, 0, text)

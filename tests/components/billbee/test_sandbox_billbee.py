@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 
 KEY, USER, PASSWORD = "sandbox-api-key", "sandbox@example.com", "sandbox-password"

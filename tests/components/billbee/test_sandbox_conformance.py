@@ -27,6 +27,7 @@ import httpx
 import jsonschema
 import pytest
 import yaml
+
 from skiff.sandbox import Record, SandboxApp, SandboxServer, load_sandbox, serve
 
 SPECS = Path(__file__).parents[3] / ".." / "shared" / "specs"

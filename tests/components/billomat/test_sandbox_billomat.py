@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import xmltodict
+
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 
 KEY = {"X-BillomatApiKey": "sandbox-api-key"}

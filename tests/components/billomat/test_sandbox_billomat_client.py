@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 
 PIP_PACKAGES = [

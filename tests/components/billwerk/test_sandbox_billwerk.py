@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 
 CLIENT = ("sandbox-client", "sandbox-secret")

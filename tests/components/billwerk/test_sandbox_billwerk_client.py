@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 
 # Pinned: the client and the HTTP/auth libraries it calls (its own ranges are ^2 / ^1 / ^6).

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from skiff.sandbox import SandboxApp, SandboxServer, import_sandbox_module, load_sandbox, serve
 
 MODULE = import_sandbox_module("plenigo")

@@ -22,6 +22,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
 from skiff.sandbox import SandboxApp, SandboxServer, import_sandbox_module, load_sandbox, serve
 
 SPEC_FILE = Path(__file__).resolve().parents[3].parent / "shared" / "specs" / "plenigo.v3.openapi.json"
