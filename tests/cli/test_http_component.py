@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,13 +12,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-SKIFF = [sys.executable, "-m", "skiff.cli.__main__"]
+from tests.support import serve_asgi, skiff_cmd
+
 SECRETS = ["s3cret-pw", "k3y-value", "t0ken-value", "cl1ent-secret", "at-0ne"]
 
 
@@ -90,27 +87,14 @@ def make_app() -> tuple[Starlette, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def api() -> Iterator[tuple[str, dict[str, Any]]]:
     app, state = make_app()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}", state
-    server.should_exit = True
-    thread.join(5)
+    with serve_asgi(app) as url:
+        yield url, state
 
 
 def skiff(*args: str, cfg: Any = None, body: Any = None) -> subprocess.CompletedProcess[str]:
-    cmd = [*SKIFF, *args]
-    if cfg is not None:
-        cmd += ["--cfg", json.dumps(cfg)]
-    if body is not None:
-        cmd += ["--body", json.dumps(body)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parent)
+    return subprocess.run(
+        skiff_cmd(*args, cfg=cfg, body=body), capture_output=True, text=True, timeout=60, cwd=Path(__file__).parent
+    )
 
 
 def assert_no_secret(proc: subprocess.CompletedProcess[str]) -> None:

@@ -8,13 +8,10 @@ repeat carried the same deterministic id, so a downstream step can drop it.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from skiff.message import deterministic_id
+from tests.support import json_lines, serve_asgi, skiff_cmd
 
 RUNS = 24
 
@@ -62,19 +59,8 @@ class Api:
 @pytest.fixture
 def api() -> Iterator[tuple[str, Api]]:
     data = Api()
-    app = Starlette(routes=[Route("/items", data.items)])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}", data
-    server.should_exit = True
-    thread.join(5)
+    with serve_asgi(Starlette(routes=[Route("/items", data.items)])) as url:
+        yield url, data
 
 
 def poller(url: str, state: Path) -> subprocess.Popen[str]:
@@ -89,20 +75,14 @@ def poller(url: str, state: Path) -> subprocess.Popen[str]:
         "startTime": "2000-01-01T00:00:00Z",
         "pagination": {"type": "page", "size": 5, "totalPagesPath": "totalPages"},
     }
-    cmd = [sys.executable, "-m", "skiff.cli.__main__", "run", "http", "poll", "--cfg", json.dumps(cfg)]
-    cmd += ["--state", str(state), "--messages"]
+    cmd = skiff_cmd("run", "http", "poll", "--state", str(state), "--messages", cfg=cfg)
     env = {**os.environ, "PYTHONUNBUFFERED": "0"}
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 def emitted_ids(stdout: str) -> list[str]:
-    ids = []
-    for line in stdout.splitlines():
-        try:
-            ids.append(json.loads(line)["id"])
-        except (ValueError, KeyError):
-            continue  # a line cut by SIGKILL: its snapshot was not committed either
-    return ids
+    # json_lines skips a line cut by SIGKILL: its snapshot was not committed either.
+    return [m["id"] for m in json_lines(stdout)]
 
 
 def test_sigkill_at_random_moments_loses_nothing(api: tuple[str, Api], tmp_path: Path) -> None:
