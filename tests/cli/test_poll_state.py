@@ -91,8 +91,9 @@ def test_state_show_and_reset(url: str, tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     assert "default/http/poll" in shown.stdout
     assert "cursor='2024-01-01T00:00:06Z'" in shown.stdout and "kind=timestamp" in shown.stdout
+    later = {**cfg(url), "startTime": "2000-01-01"}
     dry = subprocess.run(
-        skiff_cmd("run", "http", "poll", "--state", str(state), "--dry-run", cfg={**cfg(url), "startTime": "2000-01-01"}),
+        skiff_cmd("run", "http", "poll", "--state", str(state), "--dry-run", cfg=later),
         capture_output=True,
         text=True,
     )
