@@ -25,9 +25,11 @@ if TYPE_CHECKING:
 __all__ = ["run_poll"]
 
 
-def _cursor_param_value(query: Query) -> Any:
+def _cursor_param_value(query: Query, start_time: Any) -> Any:
     value = query["cursor_value"]
-    if value is None and query["cursor_kind"] == "timestamp":
+    # On a first run the cursor is startTime as the user typed it ("2024-01-01"); APIs want
+    # the full RFC 3339 form. Later cursors are sent exactly as the API formatted them.
+    if query["cursor_kind"] == "timestamp" and (value is None or value == start_time):
         value = query["since_iso"]
     return value
 
@@ -59,7 +61,7 @@ async def run_poll(ctx: Context, spec: PollingSpec | Mapping[str, Any], *, trigg
 
     async def fetch_pages(query: Query) -> AsyncIterator[Sequence[Mapping[str, Any]]]:
         poll_vars = {
-            "cursor": _cursor_param_value(query),
+            "cursor": _cursor_param_value(query, options.start_time),
             "since": query["since_iso"],
             "until": query["until_iso"],
             "pageSize": query["page_size"],

@@ -68,8 +68,11 @@ def test_poll_stops_cleanly_between_pages(url: str, tmp_path: Path, sig: signal.
     first = proc.stdout.readline()  # records are flowing
     assert json.loads(first)["id"] == 1
     proc.send_signal(sig)
-    rest, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
+    # Read through the same buffered file as readline (communicate() would skip its buffer).
+    rest = proc.stdout.read()
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    assert proc.wait(timeout=30) == 0, err
     printed = [json.loads(first), *json_lines(rest)]
     # The stop landed on a commit point: the snapshot covers exactly what was printed, so the
     # next run continues with the next record and repeats nothing.
