@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from skiff.sandbox import Record, SandboxApp
+from skiff.sandbox.pdf import make_pdf
 
 __all__ = [
     "ADDRESS_KEYS",
@@ -615,27 +616,7 @@ def ts_local(dt: datetime) -> str:
 
 def fake_pdf(title: str) -> str:
     """A tiny valid one-page PDF, base64-encoded (what ``includePdf=true`` returns)."""
-    text = title.replace("(", "[").replace(")", "]")
-    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for offset in offsets:
-        out += f"{offset:010d} 00000 n \n".encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return base64.b64encode(bytes(out)).decode()
+    return base64.b64encode(make_pdf(title)).decode()
 
 
 def _mls(de: str, en: str) -> list[dict[str, Any]]:

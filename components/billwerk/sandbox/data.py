@@ -6,6 +6,8 @@ import calendar
 from datetime import UTC, datetime
 from typing import Any
 
+from skiff.sandbox.pdf import make_pdf
+
 __all__ = [
     "CATALOG",
     "CITIES",
@@ -117,35 +119,3 @@ def add_months(dt: datetime, months: int) -> datetime:
 
 def money(value: float) -> float:
     return round(value + 0.0, 2)
-
-
-def _pdf_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-
-def make_pdf(title: str, lines: list[str]) -> bytes:
-    """A small valid one-page PDF (Helvetica text) for invoice downloads."""
-    ops = ["BT", "/F1 18 Tf", "50 790 Td", f"({_pdf_text(title)}) Tj", "/F1 11 Tf"]
-    for line in lines:
-        ops += ["0 -18 Td", f"({_pdf_text(line)}) Tj"]
-    ops.append("ET")
-    stream = "\n".join(ops).encode("latin-1", errors="replace")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for offset in offsets:
-        out += f"{offset:010d} 00000 n \n".encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)

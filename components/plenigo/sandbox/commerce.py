@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
 from xml.sax.saxutils import escape
 
 from starlette.responses import Response
+
+from skiff.sandbox.pdf import make_pdf
 
 from .core import (
     Ctx,
@@ -23,7 +24,7 @@ from .core import (
 from .data import COMPANY_ID, PARTNER_COMPANY_ID, PARTNER_COMPANY_NAME, World
 from .schemas import BODIES
 
-__all__ = ["OPERATIONS", "invoice_xml", "simple_pdf"]
+__all__ = ["OPERATIONS", "invoice_xml", "make_pdf"]
 
 OPERATIONS = OperationTable()
 op = OPERATIONS.op
@@ -32,38 +33,6 @@ op = OPERATIONS.op
 def world_of(ctx: Ctx) -> World:
     world: World = ctx.world
     return world
-
-
-def simple_pdf(title: str, lines: Iterable[str]) -> bytes:
-    """A small but valid one-page PDF (Helvetica, Latin-1 text) with a correct xref table."""
-
-    def text(value: str) -> str:
-        latin = value.encode("latin-1", "replace").decode("latin-1")
-        return latin.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-    rows = [f"BT /F1 16 Tf 56 780 Td ({text(title)}) Tj ET"]
-    for n, line in enumerate(lines):
-        rows.append(f"BT /F1 10 Tf 56 {750 - 14 * n} Td ({text(line)}) Tj ET")
-    stream = "\n".join(rows).encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
 
 
 def money(value: float) -> str:
@@ -190,7 +159,7 @@ async def get_order_additional_data(ctx: Ctx) -> Response:
 @op("GET", "/orders/{orderId}/file", "getOrderPdf", "Orders")
 async def get_order_pdf(ctx: Ctx) -> Response:
     order = order_or_404(ctx)
-    pdf = simple_pdf(f"Bestellbestätigung {order['orderId']}", document_lines(order))
+    pdf = make_pdf(f"Bestellbestätigung {order['orderId']}", document_lines(order))
     return json_response({"pdf": base64.b64encode(pdf).decode()})
 
 
@@ -316,7 +285,7 @@ async def get_invoice(ctx: Ctx) -> Response:
 async def get_invoice_pdf(ctx: Ctx) -> Response:
     invoice = invoice_or_404(ctx)
     title = "Rechnung" if invoice["type"] == "INVOICE" else "Stornorechnung"
-    pdf = simple_pdf(f"{title} {invoice['invoiceId']} vom {invoice['invoiceDate'][:10]}", document_lines(invoice))
+    pdf = make_pdf(f"{title} {invoice['invoiceId']} vom {invoice['invoiceDate'][:10]}", document_lines(invoice))
     return json_response({"pdf": base64.b64encode(pdf).decode()})
 
 

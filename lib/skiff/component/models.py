@@ -10,7 +10,7 @@ is an error, because a typo in a key silently changes nothing on elastic.io eith
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -32,23 +32,6 @@ __all__ = [
 NAME_PATTERN = re.compile(r"^[A-Za-z]\w*$")
 
 # The view classes elastic.io's UI knows (from its component.json documentation).
-VIEW_CLASSES = (
-    "TextFieldView",
-    "TextFieldWithNoteView",
-    "TextAreaView",
-    "TextAreaWithNoteView",
-    "PasswordFieldView",
-    "CheckBoxView",
-    "SelectView",
-    "MultiSelectView",
-    "CodeFieldView",
-    "JSONataView",
-    "WebHookURLView",
-    "OAuthFieldView",
-    "HTTPAuthView",
-    "NumberFieldView",
-    "DateTimeFieldView",
-)
 ViewClass = Literal[
     "TextFieldView",
     "TextFieldWithNoteView",
@@ -66,6 +49,7 @@ ViewClass = Literal[
     "NumberFieldView",
     "DateTimeFieldView",
 ]
+VIEW_CLASSES: tuple[str, ...] = get_args(ViewClass)
 
 
 class _Model(BaseModel):

@@ -84,6 +84,7 @@ from .helpers import (
 )
 from .loader import components_root, import_sandbox_module, list_sandboxes, load_sandbox
 from .log import MASK, RequestLog, mask_headers, mask_query
+from .pdf import make_pdf
 from .ratelimit import SlidingWindow
 from .server import SandboxServer, serve
 from .store import Clock, Record, Store, Table, iso
@@ -113,6 +114,7 @@ __all__ = [
     "iso",
     "list_sandboxes",
     "load_sandbox",
+    "make_pdf",
     "mask_headers",
     "mask_query",
     "paginate",
