@@ -4,7 +4,8 @@
 
 Same local API (bench/_server.py, its own process), GET /api/v1/orders/ID answering one
 Billbee order (about 1 KB) in the envelope. Each contender reuses its client (a worker pools
-them); rounds alternate with the order rotated, medians reported.
+them). All contenders live in one event loop and take turns in blocks of 50 calls (order
+rotated), so load from elsewhere on a shared machine hits them alike; medians of the rounds.
 
   baseline         httpx.AsyncClient.get + .json() + ErrorCode check
   httpclient       skiff.http.HttpClient.request (auth, limiter, retry wrapper, envelope)
@@ -37,15 +38,18 @@ VARIANTS = ("baseline", "httpclient", "billbee", "billbee-novalid", "http")
 Call = Callable[[int], Awaitable[Any]]
 
 
-async def _round(variant: str, url: str, billbee_dir: Path, calls: int) -> float:
-    """Set the contender up, warm it with one call, then time ``calls`` sequential calls."""
+Closer = Callable[[], Awaitable[None]]
+
+
+async def _setup(variant: str, url: str, billbee_dir: Path) -> tuple[Call, list[Closer]]:
+    """The contender's ``call(i)`` (one GET of order i), warmed with one call, and its closers."""
     import httpx
 
     from skiff.component import load_component, resolve_component
     from skiff.executor import Event, Executor
     from skiff.message import Message
 
-    closers: list[Callable[[], Awaitable[None]]] = []
+    closers: list[Closer] = []
     call: Call
     if variant == "baseline":
         client = httpx.AsyncClient(
@@ -109,51 +113,82 @@ async def _round(variant: str, url: str, billbee_dir: Path, calls: int) -> float
                 raise RuntimeError(f"{variant}: {len(emitted)} messages emitted")
             return emitted[0]
 
+    await call(0)
+    return call, closers
+
+
+async def _measure(
+    variants: list[str], url: str, billbee_dir: Path, calls: int, repeat: int, block: int
+) -> dict[str, list[float]]:
+    """Seconds per call, one value per round; within a round the variants take turns in blocks
+    of ``block`` calls (order rotated), so a burst of load elsewhere hits them all alike."""
+    block = max(1, min(block, calls))
+    setups = {v: await _setup(v, url, billbee_dir) for v in variants}
+    times: dict[str, list[float]] = {v: [] for v in variants}
     try:
-        await call(0)
-        t0 = time.perf_counter()
-        for i in range(1, calls + 1):
-            await call(i)
-        return time.perf_counter() - t0
+        i = 0
+        for _ in range(repeat):
+            spent = dict.fromkeys(variants, 0.0)
+            for b in range(max(1, calls // block)):
+                k = b % len(variants)
+                for v in variants[k:] + variants[:k]:
+                    call = setups[v][0]
+                    t0 = time.perf_counter()
+                    for _ in range(block):
+                        i += 1
+                        await call(i)
+                    spent[v] += time.perf_counter() - t0
+            for v in variants:
+                times[v].append(spent[v] / (max(1, calls // block) * block))
     finally:
-        for close in closers:
-            await close()
+        for _call, closers in setups.values():
+            for close in closers:
+                await close()
+    return times
+
+
+async def _profile(variant: str, url: str, billbee_dir: Path, calls: int, top: int) -> None:
+    import cProfile
+    import pstats
+
+    call, closers = await _setup(variant, url, billbee_dir)
+    prof = cProfile.Profile()
+    prof.enable()
+    for i in range(1, calls + 1):
+        await call(i)
+    prof.disable()
+    for close in closers:
+        await close()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(top)
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(top)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=2000, help="sequential calls per round")
+    parser.add_argument("--calls", type=int, default=2000, help="sequential calls per variant and round")
+    parser.add_argument("--block", type=int, default=50, help="calls per turn when variants take turns")
     parser.add_argument("--repeat", type=int, default=5, help="alternating rounds (medians reported)")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list; baseline is always run")
     parser.add_argument("--profile", metavar="VARIANT", help="cProfile one round of VARIANT instead")
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
     if args.profile:
-        import cProfile
-        import pstats
-
         with serve(250) as url, billbee_copy() as billbee_dir:
-            asyncio.run(_round(args.profile, url, billbee_dir, 10))
-            prof = cProfile.Profile()
-            prof.enable()
-            asyncio.run(_round(args.profile, url, billbee_dir, args.calls))
-            prof.disable()
-        pstats.Stats(prof).sort_stats("tottime").print_stats(args.top)
-        pstats.Stats(prof).sort_stats("cumulative").print_stats(args.top)
+            asyncio.run(_profile(args.profile, url, billbee_dir, args.calls, args.top))
         return
     variants = ["baseline", *[v for v in args.variants.split(",") if v and v != "baseline"]]
     for v in variants:
         if v not in VARIANTS:
             parser.error(f"unknown variant {v!r}; known: {', '.join(VARIANTS)}")
 
-    times: dict[str, list[float]] = {v: [] for v in variants}
     with serve(250) as url, billbee_copy() as billbee_dir:
-        for r in range(args.repeat):
-            for v in variants[r % len(variants) :] + variants[: r % len(variants)]:
-                times[v].append(asyncio.run(_round(v, url, billbee_dir, args.calls)) / args.calls)
+        times = asyncio.run(_measure(variants, url, billbee_dir, args.calls, args.repeat, args.block))
 
     base = median(times["baseline"])
-    print(f"per-call overhead: {args.calls} sequential GETs of one ~1 KB order, {args.repeat} rounds (medians)")
+    print(
+        f"per-call overhead: {args.calls} sequential GETs of one ~1 KB order per variant and round, "
+        f"turns of {min(args.block, args.calls)}, {args.repeat} rounds (medians)"
+    )
     print(f"{'variant':<16} {'us/call':>9} {'spread':>7} {'+us':>8} {'ratio':>6} {'paired':>7}")
     for v in variants:
         med = median(times[v])

@@ -386,6 +386,7 @@ class Executor:
         self.log = logger or log
         self._transport = transport
         self._clients: dict[str, HttpClient] = {}
+        self._cfg_validators: dict[tuple[str, str], SchemaValidator] = {}
 
     # ------------------------------------------------------------ clients
 
@@ -454,7 +455,12 @@ class Executor:
     def check_cfg(self, component: Component, function: Function | None, cfg: Any) -> dict[str, Any]:
         if not isinstance(cfg, dict):
             raise ConfigError("cfg must be a JSON object")
-        validator = compile_schema(cfg_schema(component, function))
+        key = (str(component.path), function.name if function else "")
+        validator = self._cfg_validators.get(key)
+        if validator is None:  # built once per function: this runs on every message
+            validator = self._cfg_validators[key] = compile_schema(cfg_schema(component, function))
+        if validator.is_valid(cfg):
+            return cfg
         errors = validator.errors(cfg, root="cfg", limit=1)
         if errors:
             path, message = errors[0]
@@ -463,7 +469,7 @@ class Executor:
 
     def check_input(self, function: Function, msg: Message) -> None:
         validator = function.in_validator
-        if validator is None:
+        if validator is None or validator.is_valid(msg.body):
             return
         errors = validator.errors(msg.body, root="body", limit=1)
         if errors:
