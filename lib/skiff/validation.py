@@ -41,16 +41,25 @@ class SchemaValidator:
     every rejection and writes the messages, so both always agree on what is valid.
     """
 
-    __slots__ = ("_fast", "_validator", "schema")
+    __slots__ = ("_calls", "_fast", "_validator", "schema")
+
+    # Compiling costs ~30 ms on a large schema: worth it for a sync, not for a one-off call
+    # (a cfg or input check runs once per message), so the first checks use jsonschema alone.
+    COMPILE_AFTER = 8
 
     def __init__(self, schema: Mapping[str, Any], base_dir: Path | None = None) -> None:
         self.schema = dict(schema)
         cls = validator_for(self.schema, default=Draft202012Validator)
         registry: Registry[Any] = Registry(retrieve=_file_retriever(base_dir))  # type: ignore[call-arg]
         self._validator = cls(self.schema, registry=registry)
-        self._fast = _compile_fast(self.schema)
+        self._fast: Any = None
+        self._calls = 0
 
     def is_valid(self, instance: Any) -> bool:
+        if self._calls <= self.COMPILE_AFTER:
+            self._calls += 1
+            if self._calls == self.COMPILE_AFTER:
+                self._fast = _compile_fast(self.schema)
         if self._fast is not None:
             try:
                 self._fast(instance)
