@@ -14,3 +14,19 @@ def test_from_dict_accepts_whole_message_or_bare_body() -> None:
     bare = Message.from_dict({"a": 1})
     assert bare.body == {"a": 1}
     assert Message.from_dict(whole.to_dict()).to_dict() == whole.to_dict()
+
+
+def test_new_ids_are_unique_across_fork() -> None:
+    import os
+
+    from skiff.message import new_id
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: report its first id and leave at once
+        os.write(write, new_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 100).decode()
+    assert child != new_id()
+    assert len({new_id() for _ in range(1000)}) == 1000

@@ -55,3 +55,13 @@ def test_compile_check_reports_pointer() -> None:
     assert problems and problems[0][0] == "/request/path"
     assert "syntax error" in problems[0][1]
     assert compile_check({"ok": "{{ body.id }}"}) == []
+
+
+def test_fast_path_agrees_with_jinja() -> None:
+    from skiff.templating import _compile_template
+
+    ctx = {**CTX, "body": {**CTX["body"], "flag": True, "none": None, "f": 1.5}}
+    for text in ["/x/{{ body.id }}", "{{ body.flag }}-{{ body.none }}-{{ body.f }}", "a{{body.id}}b{{ cfg.n }}"]:
+        assert render_string(text, ctx) == _compile_template(text).render(**ctx)
+    assert render_string("{{ body.flag }}", ctx) is True
+    assert render_string("{{ body.items }}", {"body": {"a": 1}}) is not None  # a dict method: Jinja decides

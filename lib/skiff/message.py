@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,16 @@ _NAMESPACE = uuid.UUID("7b1e6c3e-5f0a-4c55-9a51-8d2f1f6b0a11")
 # like uuid4 for every practical purpose, at a tenth of its cost (a sync emits 50,000 of them).
 _PREFIX = uuid.uuid4().hex[:20]
 _COUNTER = itertools.count()
+
+
+def _reseed() -> None:
+    """A forked worker must not repeat its parent's ids (steps drop repeated ids)."""
+    global _PREFIX, _COUNTER
+    _PREFIX = uuid.uuid4().hex[:20]
+    _COUNTER = itertools.count()
+
+
+os.register_at_fork(after_in_child=_reseed)
 
 
 def new_id() -> str:

@@ -80,10 +80,73 @@ def _single_expression(text: str) -> str | None:
     return expr
 
 
+_PLAIN = re.compile(r"\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}\}")
+_NO_FAST = object()
+
+
+@lru_cache(maxsize=4096)
+def _plan(text: str) -> tuple[Any, ...] | None:
+    """Literal text and dotted paths, when every expression is a plain ``{{ a.b.c }}``.
+
+    Most templates are that simple (``/orders/{{ body.id }}``); resolving them directly skips
+    Jinja's per-render context (~15 us a string, paid on every call). Anything else: None.
+    """
+    if "{%" in text or "{#" in text:
+        return None
+    parts: list[Any] = []
+    pos = 0
+    for m in _PLAIN.finditer(text):
+        parts.append(text[pos : m.start()])
+        parts.append(tuple(m.group(1).split(".")))
+        pos = m.end()
+    rest = text[pos:]
+    if "{{" in rest or any("{{" in p for p in parts if isinstance(p, str)):
+        return None
+    parts.append(rest)
+    return tuple(parts)
+
+
+def _lookup(path: tuple[str, ...], context: Mapping[str, Any]) -> Any:
+    if path[0] not in context:
+        return _NO_FAST  # undefined variable: let Jinja raise its own message
+    value = context[path[0]]
+    for key in path[1:]:
+        if not isinstance(value, Mapping):
+            return _NO_FAST
+        if key in value:
+            value = value[key]
+        elif hasattr(value, key):
+            return _NO_FAST  # a dict method (``items``): Jinja's semantics apply
+        else:
+            return None
+    return value
+
+
+def _fast(text: str, context: Mapping[str, Any]) -> Any:
+    plan = _plan(text)
+    if plan is None:
+        return _NO_FAST
+    if len(plan) == 3 and not plan[0].strip() and not plan[2].strip():
+        return _lookup(plan[1], context)  # a single expression keeps its native type
+    out: list[str] = []
+    for part in plan:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        value = _lookup(part, context)
+        if value is _NO_FAST:
+            return _NO_FAST
+        out.append(str(value))
+    return "".join(out)
+
+
 def render_string(text: str, context: Mapping[str, Any], *, where: str | None = None) -> Any:
     """Render one template string; see the module doc for the native-value rule."""
     if not has_template(text):
         return text
+    value = _fast(text, context)
+    if value is not _NO_FAST:
+        return value
     try:
         expr = _single_expression(text)
         if expr is not None:

@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import inspect
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-
-from limits import RateLimitItemPerSecond
-from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
+from typing import Any
 
 from skiff.errors import RateLimited
 from skiff.specs import RateLimitSpec
@@ -40,21 +38,30 @@ class Limit:
     name: str = ""
 
 
-class _Window(RateLimitItemPerSecond):
-    """A moving window whose length may be fractional (``limits`` counts whole seconds).
+@functools.cache
+def _window_cls() -> Any:
+    """The ``limits`` item class, built on first use: ``limits`` costs ~20 ms to import, and
+    most calls of a component without declared limits never need it."""
+    from limits import RateLimitItemPerSecond
 
-    With memory storage the exact window plus a safety margin is used; other storages need an
-    integer expiry (Redis ``EXPIRE``), so the window is rounded up there: stricter, never looser.
-    """
+    class _Window(RateLimitItemPerSecond):
+        """A moving window whose length may be fractional (``limits`` counts whole seconds).
 
-    __slots__ = ("window",)  # the limits metaclass makes every item class slotted
+        With memory storage the exact window plus a safety margin is used; other storages need
+        an integer expiry (Redis ``EXPIRE``), so the window is rounded up there: stricter, never
+        looser.
+        """
 
-    def __init__(self, limit: Limit, window: float) -> None:
-        super().__init__(limit.requests, max(1, math.ceil(window)), namespace="skiff")
-        self.window = window
+        __slots__ = ("window",)  # the limits metaclass makes every item class slotted
 
-    def get_expiry(self) -> int:
-        return self.window  # type: ignore[return-value]  # float is fine for memory storage
+        def __init__(self, limit: Limit, window: float) -> None:
+            super().__init__(limit.requests, max(1, math.ceil(window)), namespace="skiff")
+            self.window = window
+
+        def get_expiry(self) -> int:
+            return self.window  # type: ignore[return-value]  # float is fine for memory storage
+
+    return _Window
 
 
 def _digest(*parts: str) -> str:
@@ -162,16 +169,34 @@ class RateLimiter:
         options: dict[str, str] = {}
         if uri.startswith(("async+redis://", "async+rediss://")):
             options["implementation"] = "redispy"  # redis-py is installed, coredis is not
-        self.storage = storage_from_string(uri, **options)
+        self._uri = uri
+        self._options = options
+        self._storage: Any = None
+        self._strategy: Any = None
         self._local = uri.startswith("async+memory")
-        self.strategy = MovingWindowRateLimiter(self.storage)
         self.margin = margin
         self._holds: dict[str, float] = {}
         self._in_flight: dict[tuple[str, ...], int] = {}
-        self._items: dict[Limit, _Window] = {}
+        self._items: dict[Limit, Any] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
         self._changed = asyncio.Event()
+
+    @property
+    def storage(self) -> Any:
+        if self._storage is None:
+            from limits.storage import storage_from_string
+
+            self._storage = storage_from_string(self._uri, **self._options)
+        return self._storage
+
+    @property
+    def strategy(self) -> Any:
+        if self._strategy is None:
+            from limits.aio.strategies import MovingWindowRateLimiter
+
+            self._strategy = MovingWindowRateLimiter(self.storage)
+        return self._strategy
 
     def _bind(self) -> None:
         # asyncio primitives belong to one loop; a limiter reused by a later asyncio.run()
@@ -183,14 +208,14 @@ class RateLimiter:
             self._changed = asyncio.Event()
             self._in_flight.clear()
 
-    def _item(self, limit: Limit) -> _Window:
+    def _item(self, limit: Limit) -> Any:
         item = self._items.get(limit)
         if item is None:
             # Shared storages need whole seconds; completion stamps already cover latency.
             window = limit.per_seconds + self.margin if self._local else float(math.ceil(limit.per_seconds))
             if len(self._items) >= 4096:
                 self._items.clear()
-            item = self._items[limit] = _Window(limit, window)
+            item = self._items[limit] = _window_cls()(limit, window)
         return item
 
     def hold(self, key: str, until: float) -> None:
