@@ -51,7 +51,7 @@ class Api:
         size = int(request.query_params.get("pageSize", "5"))
         with self.lock:
             rows = sorted((r for r in self.records if r["updatedAt"] >= since), key=lambda r: (r["updatedAt"], r["id"]))
-        time.sleep(0.01)  # a little latency so that kills land mid-poll
+        time.sleep(0.03)  # latency, so that a poll takes long enough for kills to land mid-poll
         chunk = rows[(page - 1) * size : page * size]
         return JSONResponse({"items": chunk, "totalPages": max(1, -(-len(rows) // size))})
 
@@ -73,7 +73,7 @@ def poller(url: str, state: Path) -> subprocess.Popen[str]:
         "cursorParam": "updatedSince",
         "order": "ascending",
         "startTime": "2000-01-01T00:00:00Z",
-        "pagination": {"type": "page", "size": 5, "totalPagesPath": "totalPages"},
+        "pagination": {"type": "page", "size": 3, "totalPagesPath": "totalPages"},
     }
     cmd = skiff_cmd("run", "http", "poll", "--state", str(state), "--messages", cfg=cfg)
     env = {**os.environ, "PYTHONUNBUFFERED": "0"}
@@ -96,7 +96,7 @@ def test_sigkill_at_random_moments_loses_nothing(api: tuple[str, Api], tmp_path:
             data.insert(rng.randint(1, 6))
             time.sleep(0.05)
 
-    data.insert(40)  # a first burst: 40 records sharing one timestamp, over 8 pages
+    data.insert(40)  # a first burst: 40 records sharing one timestamp, over 14 pages
     writer = threading.Thread(target=keep_inserting, daemon=True)
     writer.start()
     seen: list[str] = []
@@ -105,7 +105,7 @@ def test_sigkill_at_random_moments_loses_nothing(api: tuple[str, Api], tmp_path:
     try:
         for _ in range(RUNS):
             proc = poller(url, state)
-            time.sleep(rng.uniform(0.3, 1.6))
+            time.sleep(rng.uniform(0.3, 1.3))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 killed += 1
@@ -124,7 +124,7 @@ def test_sigkill_at_random_moments_loses_nothing(api: tuple[str, Api], tmp_path:
     seen.extend(emitted_ids(out))
 
     expected = {deterministic_id("http", "poll", r["id"], r["updatedAt"]) for r in data.records}
-    assert killed >= RUNS // 2, "the test should kill most runs"
+    assert killed >= RUNS // 3, "the test should kill many runs"
     assert killed_mid_poll >= 3, "some kills should land after records were emitted"
     assert set(seen) == expected, f"missing {len(expected - set(seen))}, unexpected {len(set(seen) - expected)}"
     # A clean poll afterwards finds nothing new.
