@@ -51,7 +51,7 @@ class Api:
         size = int(request.query_params.get("pageSize", "5"))
         with self.lock:
             rows = sorted((r for r in self.records if r["updatedAt"] >= since), key=lambda r: (r["updatedAt"], r["id"]))
-        time.sleep(0.03)  # latency, so that a poll takes long enough for kills to land mid-poll
+        time.sleep(0.05)  # latency, so that a poll takes long enough for kills to land mid-poll
         chunk = rows[(page - 1) * size : page * size]
         return JSONResponse({"items": chunk, "totalPages": max(1, -(-len(rows) // size))})
 
@@ -96,20 +96,29 @@ def test_sigkill_at_random_moments_loses_nothing(api: tuple[str, Api], tmp_path:
             data.insert(rng.randint(1, 6))
             time.sleep(0.05)
 
-    data.insert(40)  # a first burst: 40 records sharing one timestamp, over 14 pages
+    data.insert(60)  # a first burst: 60 records sharing one timestamp, over 20 pages
     writer = threading.Thread(target=keep_inserting, daemon=True)
     writer.start()
     seen: list[str] = []
     killed = 0
     killed_mid_poll = 0  # killed after it had emitted something
     try:
-        for _ in range(RUNS):
+        for run in range(RUNS):
             proc = poller(url, state)
-            time.sleep(rng.uniform(0.3, 1.3))
+            assert proc.stdout is not None and proc.stderr is not None
+            first = ""
+            if run % 2:
+                time.sleep(rng.uniform(0.1, 1.3))  # anywhere: start-up, a request, a commit
+            else:
+                first = proc.stdout.readline()  # records are flowing: kill mid-poll
+                time.sleep(rng.uniform(0.0, 0.3))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 killed += 1
-            out, err = proc.communicate(timeout=30)
+            # Read through the same buffered file as readline (communicate() would skip it).
+            out = first + proc.stdout.read()
+            err = proc.stderr.read()
+            proc.wait(timeout=30)
             assert proc.returncode in (0, -signal.SIGKILL), err
             ids = emitted_ids(out)
             if proc.returncode == -signal.SIGKILL and ids:
