@@ -268,10 +268,11 @@ class Context:
         response = await self.http.request(
             spec.method,
             spec.path,
-            params=query,
+            # None, not {}: an empty mapping still makes httpx re-parse the URL and merge headers.
+            params=query or None,
             json=json_body,
             data=_clean(spec.form) if spec.form else None,
-            headers=headers,
+            headers=headers or None,
             idempotent=idempotent,
             endpoint=endpoint,
             response_type=spec.responseType,
