@@ -219,7 +219,7 @@ class Context:
 
         This is the one engine behind declarative actions and the generic ``http`` component:
         pagination, records extraction, binary attachments and emit behaviour live here.
-        Returns the last emitted body (or the records when ``emit`` is False).
+        With ``emit=False`` nothing is emitted and the records (or the body) are returned.
         """
         spec = request if isinstance(request, RequestSpec) else RequestSpec.model_validate(request)
         query = _clean(spec.query)
@@ -238,32 +238,18 @@ class Context:
             elif not pag.recordsPath and default_records:
                 pag = pag.model_copy(update={"recordsPath": default_records})
             collected: list[Any] = []
-            last: Any = None
             async for page in self.http.pages(
                 spec.method, spec.path, pag, params=query, json=json_body, endpoint=endpoint
             ):
-                if behavior == "emitIndividually":
-                    if emit:
-                        for rec in page.records:
-                            await self.emit(rec, record=True)
-                    else:
-                        collected.extend(page.records)
-                elif behavior == "emitPage":
-                    for rec in page.records:
-                        self._check_output(rec, record=True)
-                    if emit:
-                        last = {"results": page.records, "page": page.number}
-                        await self._emit_unchecked(last)
-                    else:
-                        collected.extend(page.records)
+                if emit and behavior != "fetchAll":
+                    await self._emit_records(page.records, behavior, page.number)
                 else:
-                    for rec in page.records:
-                        self._check_output(rec, record=True)
                     collected.extend(page.records)
-            if behavior == "fetchAll" and emit:
-                last = {"results": collected}
-                await self._emit_unchecked(last)
-            return last if emit else collected
+            if not emit:
+                return collected
+            if behavior == "fetchAll":
+                await self._emit_records(collected, behavior)
+            return None
 
         response = await self.http.request(
             spec.method,
@@ -278,30 +264,28 @@ class Context:
             response_type=spec.responseType,
         )
         body = _response_body(response)
-        if isinstance(body, Message):
-            if emit:
-                await self._emit_unchecked(body)
-            return body
-        if records_path is not None:  # "" means the body itself is the list
+        if records_path is not None and not isinstance(body, Message):  # "": the body is the list
             records = to_records(get_path(body, records_path) if records_path else body)
-            if not emit:
-                return records
-            if behavior == "emitIndividually":
-                for rec in records:
-                    await self.emit(rec, record=True)
-                return records[-1] if records else None
-            for rec in records:
-                self._check_output(rec, record=True)
-            await self._emit_unchecked({"results": records})
+            if emit:
+                await self._emit_records(records, behavior)
             return records
-        if emit and (body is not None or response.status != 204):
-            await self.emit(body if body is not None else {})
-        elif emit:
-            await self.emit({})
+        if emit:
+            # A binary answer is a whole Message (its attachment); a 204 emits {} so flows go on.
+            await self.emit(body if body is not None else {}, check=not isinstance(body, Message))
         return body
 
-    async def _emit_unchecked(self, data: Any) -> None:
-        await self.emit(data, check=False)
+    async def _emit_records(self, records: list[Any], behavior: EmitBehavior, page: int | None = None) -> None:
+        """Records one message each, or checked one by one and wrapped as ``{"results": [...]}``."""
+        if behavior == "emitIndividually":
+            for rec in records:
+                await self.emit(rec, record=True)
+            return
+        for rec in records:
+            self._check_output(rec, record=True)
+        wrapper: dict[str, Any] = {"results": records}
+        if page is not None:
+            wrapper["page"] = page
+        await self.emit(wrapper, check=False)
 
     async def poll(self, spec: PollingSpec | Mapping[str, Any]) -> Any:
         """Run one poll of a polling spec (see :mod:`skiff.triggers`); returns its PollResult."""
@@ -351,23 +335,16 @@ def _filename(response: Response) -> str | None:
     return None
 
 
-class _HandlerEmit:
-    """Adapts a handler's return value / async generator to data events."""
-
-    @staticmethod
-    async def drain(ctx: Context, result: Any) -> None:
-        if inspect.isasyncgen(result):
-            async for item in result:
-                if item is not None:
-                    await ctx.emit(item)
-            return
-        if inspect.isawaitable(result):
-            result = await result
-        if inspect.isasyncgen(result):
-            await _HandlerEmit.drain(ctx, result)
-            return
-        if result is not None:
-            await ctx.emit(result)
+async def _drain(ctx: Context, result: Any) -> None:
+    """Emit what a handler produced: a returned value, an awaitable, or an async generator's items."""
+    if inspect.isawaitable(result):
+        result = await result
+    if inspect.isasyncgen(result):
+        async for item in result:
+            if item is not None:
+                await ctx.emit(item)
+    elif result is not None:
+        await ctx.emit(result)
 
 
 class Executor:
@@ -547,7 +524,7 @@ class Executor:
         model = function.model
         if model.main:
             handler = function.handler()
-            await _HandlerEmit.drain(ctx, handler(ctx, msg, cfg))
+            await _drain(ctx, handler(ctx, msg, cfg))
             return
         if model.polling is not None:
             await ctx.poll(model.polling)

@@ -58,10 +58,6 @@ def parse_json_arg(value: str | None, what: str, *, error: type[SkiffError] = Co
         raise error(f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
 class _Group(click.Group):
     """Turns every SkiffError into one line and its exit code; tracebacks only with --debug."""
 
@@ -292,7 +288,7 @@ def verify(component: str, cfg: str | None) -> None:
             return await ex.verify(comp, config)
 
     result = asyncio.run(go())
-    click.echo(_dumps(result))
+    click.echo(json.dumps(result, ensure_ascii=False))
     if not result.get("verified"):
         click.echo(f"error: AuthError: {result.get('reason', 'not verified')}", err=True)
         sys.exit(3)

@@ -38,10 +38,6 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def _message_dict(msg: Message) -> dict[str, Any]:
-    return msg.to_dict()
-
-
 async def run_call(
     component_ref: str,
     function_name: str,
@@ -80,7 +76,7 @@ async def run_call(
         nonlocal error
         if event.kind == "data":
             msg: Message = event.payload
-            stream.write(_dumps(_message_dict(msg) if messages else msg.body) + "\n")
+            stream.write(_dumps(msg.to_dict() if messages else msg.body) + "\n")
             progress.tick()
         elif event.kind in ("snapshot", "updateSnapshot") and store is not None and not dry_run:
             stream.flush()  # the records before this snapshot are out before it is committed
