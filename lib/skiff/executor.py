@@ -151,10 +151,9 @@ class Context:
         self._out: SchemaValidator | None = None
         self._item_out: SchemaValidator | None = None
         if function is not None and executor.validate_output:
+            # Compiled once per function (cached there): a Context is made for every message.
             self._out = function.out_validator
-            schema = function.out_schema
-            items = schema.get("items") if isinstance(schema, dict) and schema.get("type") == "array" else None
-            self._item_out = compile_schema(items, component.path) if isinstance(items, dict) else None
+            self._item_out = function.record_validator
 
     @property
     def http(self) -> HttpClient:

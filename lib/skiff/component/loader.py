@@ -92,6 +92,13 @@ class Function:
         schema = self.out_schema
         return compile_schema(schema, self.component.path) if schema else None
 
+    @cached_property
+    def record_validator(self) -> SchemaValidator | None:
+        """For one record of a list answer: the out-schema's ``items`` when it describes an array."""
+        schema = self.out_schema
+        items = schema.get("items") if isinstance(schema, dict) and schema.get("type") == "array" else None
+        return compile_schema(items, self.component.path) if isinstance(items, dict) else None
+
     @property
     def fields(self) -> dict[str, FieldModel]:
         return self.model.fields
