@@ -583,6 +583,8 @@ class Executor:
             raise ConfigError(f"no field {field_name!r}" + (f" in {function_name!r}" if function_name else ""))
         if isinstance(f.model, dict):
             return dict(f.model)
+        if isinstance(f.model, list):  # elastic.io: a plain list of values
+            return {str(v): str(v) for v in f.model}
         if not f.model:
             raise ConfigError(f"field {field_name!r} has no select model")
         spec = component.model.selectModels.get(f.model)

@@ -45,11 +45,20 @@ def test_unknown_key_and_view_class(tmp_path: Path) -> None:
     data = {
         **BASE,
         "titel": "typo",
-        "credentials": {"fields": {"apiKey": {"label": "K", "viewClass": "FancyView"}}},
+        "credentials": {
+            "fields": {
+                "apiKey": {"label": "K", "viewClass": "FancyView"},
+                "user": {"label": "U", "viewClass": "textfield"},
+            }
+        },
     }
-    out = lines(make(tmp_path, data))
-    assert any(": /titel: unknown key 'titel'" in line for line in out)
-    assert any("/credentials/fields/apiKey/viewClass: unknown viewClass 'FancyView'" in line for line in out)
+    problems = validate_component(make(tmp_path, data))
+    out = [str(p) for p in problems]
+    assert any(": /titel: unknown key 'titel' (did you mean 'title'?)" in line for line in out), out
+    # A tenant may have its own ...View classes: a warning; anything else is an error.
+    fancy = [p for p in problems if p.pointer == "/credentials/fields/apiKey/viewClass"]
+    assert [p.severity for p in fancy] == ["warning"] and "unknown viewClass 'FancyView'" in fancy[0].message
+    assert any("/credentials/fields/user/viewClass: unknown viewClass 'textfield'" in line for line in out), out
 
 
 def test_bad_and_duplicate_names(tmp_path: Path) -> None:

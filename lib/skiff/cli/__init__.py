@@ -201,16 +201,20 @@ def validate(dirs: tuple[str, ...]) -> None:
     from ..component import find_components, validate_component
 
     targets = [Path(d) for d in dirs] or list(find_components().values())
-    total = 0
+    errors = warnings = 0
     for folder in targets:
         problems = validate_component(folder)
-        total += len(problems)
         for p in problems:
             click.echo(str(p))
-    if total:
-        click.echo(f"{total} problem(s) in {len(targets)} component(s)", err=True)
+            if p.severity == "warning":
+                warnings += 1
+            else:
+                errors += 1
+    if errors:
+        click.echo(f"{errors} problem(s) in {len(targets)} component(s)", err=True)
         sys.exit(1)
-    click.echo(f"ok: {len(targets)} component(s) valid", err=True)
+    note = f", {warnings} warning(s)" if warnings else ""
+    click.echo(f"ok: {len(targets)} component(s) valid{note}", err=True)
 
 
 @cli.command()

@@ -17,6 +17,8 @@ from pydantic import ValidationError
 from ..errors import ConfigError
 from ..specs import HttpSpec
 from ..validation import SchemaValidator, compile_schema
+from .mains import foreign_main_message
+from .metadata import upgrade_schema
 from .models import ComponentModel, FieldModel, FunctionModel
 
 __all__ = [
@@ -107,6 +109,8 @@ class Function:
         """Import ``main`` and return its ``process``; raises ConfigError when it cannot."""
         if not self.model.main:
             raise ConfigError(f"{self.kind} {self.name!r} has no 'main'", where=str(self.component.json_path))
+        if foreign := foreign_main_message(self.kind, self.name, self.model.main):
+            raise ConfigError(foreign, where=str(self.component.json_path))
         return self.component.import_callable(self.model.main, "process")
 
 
@@ -151,13 +155,14 @@ class Component:
         return fn
 
     def resolve_schema(self, value: dict[str, Any] | str | None, pointer: str) -> dict[str, Any] | None:
+        """An inline or ``./schemas/x.json`` schema, upgraded from elastic.io's older style."""
         if value is None or isinstance(value, dict):
-            return value
+            return upgrade_schema(value)  # type: ignore[no-any-return]
         schema_path = (self.path / value).resolve()
         data = parse_json(schema_path)
         if not isinstance(data, dict):
             raise ConfigError(f"{pointer}: {value} is not a JSON Schema object", where=str(self.json_path))
-        return data
+        return upgrade_schema(data)  # type: ignore[no-any-return]
 
     def import_callable(self, main: str, attr: str) -> Callable[..., Any]:
         file = (self.path / main).resolve()

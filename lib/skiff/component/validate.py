@@ -1,4 +1,9 @@
-"""``skiff validate``: every problem of a component folder, each as one line with a JSON pointer."""
+"""``skiff validate``: every problem of a component folder, each as one line with a JSON pointer.
+
+Errors make a file invalid. Warnings do not: a genuine elastic.io component whose ``main``
+names JavaScript or Java loads, describes and validates, with one warning per function that
+needs a Python handler or a declarative request before skiff can run it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import ast
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -14,7 +19,11 @@ from ..errors import ConfigError
 from ..templating import compile_check
 from ..validation import check_schema
 from .loader import parse_json
+from .mains import foreign_main_message, main_language
+from .metadata import upgrade_schema
 from .models import NAME_PATTERN, VIEW_CLASSES, ComponentModel
+
+Severity = Literal["error", "warning"]
 
 __all__ = ["Problem", "component_json_schema", "validate_component"]
 
@@ -24,9 +33,11 @@ class Problem:
     file: str
     pointer: str
     message: str
+    severity: Severity = "error"
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.pointer or '/'}: {self.message}"
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{self.file}: {self.pointer or '/'}: {prefix}{self.message}"
 
 
 def _escape(part: Any) -> str:
@@ -70,12 +81,19 @@ def _message(err: Any) -> str:
         return f"unknown key {err['loc'][-1]!r}"
     if kind == "missing":
         return f"missing required key {err['loc'][-1]!r}"
-    if kind == "literal_error" and err["loc"] and err["loc"][-1] == "viewClass":
-        return f"unknown viewClass {err['input']!r} (known: {', '.join(VIEW_CLASSES)})"
+    if kind == "string_pattern_mismatch" and err["loc"] and err["loc"][-1] == "viewClass":
+        return f"unknown viewClass {err['input']!r}{_did_you_mean(str(err['input']), VIEW_CLASSES)}"
     msg = str(err["msg"])
     if kind == "literal_error":
         return f"{msg}, got {err['input']!r}"
     return msg
+
+
+def _did_you_mean(name: str, known: Any) -> str:
+    import difflib
+
+    found = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {found[0]!r}?)" if found else ""
 
 
 def _handler_problem(folder: Path, main: str) -> str | None:
@@ -117,7 +135,10 @@ def validate_component(folder: str | Path) -> list[Problem]:
             pointer, relevant = _pointer_from_loc(data, tuple(err["loc"]))
             if not relevant:
                 continue
-            entry = (pointer, _message(err))
+            message = _message(err)
+            if err["type"] == "extra_forbidden":
+                message += _did_you_mean(str(err["loc"][-1]), _allowed_keys(tuple(err["loc"][:-1])))
+            entry = (pointer, message)
             if entry not in seen:
                 seen.add(entry)
                 problems.append(Problem(label, *entry))
@@ -143,9 +164,109 @@ def validate_component(folder: str | Path) -> list[Problem]:
         for p, main in _mains(data.get(key), f"/{key}"):
             if msg := _handler_problem(base, main):
                 problems.append(Problem(label, p, msg))
+    foreign = _has_foreign_mains(data)
     if model is not None:
-        problems.extend(_select_model_problems(label, data))
+        problems.extend(_select_model_problems(label, data, foreign))
+    problems.extend(_view_class_warnings(label, data))
+    verifier = (data.get("credentials") or {}).get("verifier") if isinstance(data.get("credentials"), dict) else None
+    if isinstance(verifier, str) and not data.get("verifyCredentials"):
+        problems.append(
+            Problem(
+                label,
+                "/credentials/verifier",
+                f"verifier {verifier!r} is a {main_language(verifier)} credentials check: add 'verifyCredentials' "
+                "(a declarative request or a Python handler) for skiff verify",
+                "warning",
+            )
+        )
     return problems
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the model accepts at ``loc`` (for a did-you-mean on an unknown key)."""
+    from pydantic import BaseModel
+
+    model: Any = ComponentModel
+    skip = False  # the next part is a key of a dict (a function or field name) or a list index
+    for part in loc:
+        if skip or isinstance(part, int):
+            skip = False
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        model, skip = _model_of(field.annotation), _is_container(field.annotation)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [f.alias or n for n, f in model.model_fields.items()]
+    return []
+
+
+def _is_container(annotation: Any) -> bool:
+    from typing import get_args, get_origin
+
+    if get_origin(annotation) in (dict, list):
+        return True
+    return any(get_origin(arg) in (dict, list) for arg in get_args(annotation))
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model inside ``X``, ``X | None``, ``dict[str, X]`` or ``list[X]``."""
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _has_foreign_mains(data: dict[str, Any]) -> bool:
+    for kind in ("triggers", "actions"):
+        block = data.get(kind)
+        if isinstance(block, dict):
+            for fn in block.values():
+                main = fn.get("main") if isinstance(fn, dict) else None
+                if isinstance(main, str) and main_language(main) in ("javascript", "java"):
+                    return True
+    return False
+
+
+def _view_class_warnings(label: str, data: dict[str, Any]) -> list[Problem]:
+    out: list[Problem] = []
+    for pointer, fields in _all_fields(data):
+        for fname, field in fields.items():
+            view = field.get("viewClass") if isinstance(field, dict) else None
+            if isinstance(view, str) and view.endswith("View") and view[:1].isupper() and view not in VIEW_CLASSES:
+                out.append(
+                    Problem(
+                        label,
+                        f"{pointer}/{_escape(fname)}/viewClass",
+                        f"unknown viewClass {view!r}{_did_you_mean(view, VIEW_CLASSES)}: skiff renders it as a "
+                        "text field",
+                        "warning",
+                    )
+                )
+    return out
+
+
+def _all_fields(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found: list[tuple[str, dict[str, Any]]] = []
+    creds = data.get("credentials")
+    if isinstance(creds, dict) and isinstance(creds.get("fields"), dict):
+        found.append(("/credentials/fields", creds["fields"]))
+    for kind in ("triggers", "actions"):
+        block = data.get(kind)
+        if isinstance(block, dict):
+            for name, fn in block.items():
+                if isinstance(fn, dict) and isinstance(fn.get("fields"), dict):
+                    found.append((f"/{kind}/{_escape(name)}/fields", fn["fields"]))
+    return found
 
 
 def _mains(value: Any, pointer: str) -> list[tuple[str, str]]:
@@ -165,13 +286,18 @@ def _function_problems(
 ) -> list[Problem]:
     problems: list[Problem] = []
     main = fn.get("main")
+    declarative = bool(fn.get("request") or fn.get("polling"))
     if isinstance(main, str):
-        if msg := _handler_problem(base, main):
+        foreign = foreign_main_message(kind[:-1], pointer.rsplit("/", 1)[-1], main)
+        if foreign is not None:
+            if not declarative:
+                problems.append(Problem(label, f"{pointer}/main", foreign, "warning"))
+        elif msg := _handler_problem(base, main):
             problems.append(Problem(label, f"{pointer}/main", msg))
-    elif not fn.get("request") and not fn.get("polling"):
+    elif not declarative:
         problems.append(Problem(label, pointer, "needs 'main' (a handler) or a declarative 'request'/'polling'"))
-    if kind == "triggers" and fn.get("type") not in (None, "polling"):
-        problems.append(Problem(label, f"{pointer}/type", "a trigger's type must be 'polling'"))
+    if kind == "triggers" and fn.get("type") not in (None, "polling", "webhook"):
+        problems.append(Problem(label, f"{pointer}/type", "a trigger's type must be 'polling' or 'webhook'"))
     for key in ("request", "polling"):
         problems.extend(Problem(label, p, m) for p, m in compile_check(fn.get(key), f"{pointer}/{key}"))
     metadata = fn.get("metadata") or {}
@@ -186,14 +312,14 @@ def _function_problems(
                 except ConfigError as exc:
                     problems.append(Problem(label, mp, f"{value}: {exc.message}"))
                     continue
-                if msg := check_schema(schema):
+                if msg := check_schema(upgrade_schema(schema)):
                     problems.append(Problem(label, mp, f"{value}: {msg}"))
-            elif isinstance(value, dict) and (msg := check_schema(value)):
+            elif isinstance(value, dict) and (msg := check_schema(upgrade_schema(value))):
                 problems.append(Problem(label, mp, msg))
     return problems
 
 
-def _select_model_problems(label: str, data: dict[str, Any]) -> list[Problem]:
+def _select_model_problems(label: str, data: dict[str, Any], foreign: bool) -> list[Problem]:
     problems: list[Problem] = []
     models = set((data.get("selectModels") or {}).keys())
 
@@ -205,7 +331,22 @@ def _select_model_problems(label: str, data: dict[str, Any]) -> list[Problem]:
                 continue
             model = field.get("model")
             if isinstance(model, str) and model not in models:
-                problems.append(Problem(label, f"{pointer}/{_escape(fname)}/model", f"unknown select model {model!r}"))
+                where = f"{pointer}/{_escape(fname)}/model"
+                if foreign:
+                    # elastic.io: a function of the JavaScript/Java component's modules.
+                    problems.append(
+                        Problem(
+                            label,
+                            where,
+                            f"select model {model!r} is a function of the component's JavaScript/Java code: add "
+                            f"selectModels.{model} (a request or a Python handler) for skiff select",
+                            "warning",
+                        )
+                    )
+                else:
+                    problems.append(
+                        Problem(label, where, f"unknown select model {model!r}{_did_you_mean(model, models)}")
+                    )
             if field.get("viewClass") in ("SelectView", "MultiSelectView") and not model:
                 problems.append(Problem(label, f"{pointer}/{_escape(fname)}", "a select field needs a 'model'"))
 
