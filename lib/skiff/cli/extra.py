@@ -58,9 +58,10 @@ def sandbox(name: str, port: int, host: str, seed: int, no_rate_limits: bool) ->
 def register(cli: click.Group) -> None:
     """Add the commands that live in this module (and the modules they use)."""
     from .cmd_demo import demo
+    from .cmd_flow import flow
     from .cmd_generate import generate
     from .cmd_poll import poll
     from .cmd_state import state
 
-    for command in (sandbox, poll, state, generate, demo):
+    for command in (sandbox, poll, state, generate, demo, flow):
         cli.add_command(command)

@@ -1,0 +1,80 @@
+"""Flows: a trigger and a chain of steps with JSONata mappings, in one YAML file.
+
+The flow file (see ``examples/`` and ``schemas/flow.schema.json``)::
+
+    name: billbee-orders-to-billomat
+    credentials:                        # named sets; values from env vars or the credentials file
+      billbee: {env: {baseUrl: BILLBEE_URL, apiKey: BILLBEE_API_KEY}}
+    trigger: {component: billbee, function: newOrders, credentials: billbee, schedule: {every: 30s}}
+    steps:
+      - id: client
+        component: billomat
+        function: createClient
+        credentials: billomat
+        mapping: '{"name": Customer.Name, "email": Customer.Email}'   # JSONata over the body
+        lookup: {function: listClients, mapping: '{"email": email}'}  # lookup-or-create
+        onError: {retries: 5, backoff: 2s, then: stop}
+
+An expression sees the incoming body as ``$`` and the earlier steps' bodies as
+``$passthrough.<stepId>`` (the trigger's under its id, ``trigger`` by default).
+
+Public API (what the CLI and the studio use):
+
+- :class:`Flow`, :class:`TriggerStep`, :class:`Step`, :class:`Lookup`, :class:`ErrorPolicy`,
+  :class:`Schedule`, :class:`CredentialSet`: the pydantic models; ``Flow.model_json_schema()`` is
+  the published schema (:func:`flow_json_schema`).
+- :class:`FlowDocument`: ``FlowDocument.load(path)`` / ``FlowDocument.loads(text)`` parse and
+  validate the file's shape (a :class:`FlowFileError` lists each :class:`Problem` with line and
+  column); ``doc.flow`` is the model, ``doc.to_dict()`` the file as plain JSON;
+  ``doc.dumps()`` is the loaded text byte for byte while unchanged; ``doc.with_flow(flow)`` returns a
+  document holding an edited flow (a :class:`Flow` or its JSON) with the comments, key order,
+  quoting and block scalars of the unchanged parts kept; ``doc.save(path)`` writes it atomically.
+  :func:`dump_flow` writes a new flow in the canonical layout (two-space indents, multi-line
+  expressions as ``|`` blocks); ``FlowDocument.loads(dump_flow(f)).dumps() == dump_flow(f)``.
+- :func:`check_flow` (every problem of a loaded document beyond its shape: components,
+  functions, cfg fields, inline credentials, JSONata) and :func:`load_flow` (load + check, raising
+  :class:`FlowFileError`), as ``skiff flow validate`` prints them.
+- :class:`Expression` and :class:`MappingError`: a compiled JSONata expression; its errors name
+  the step, the field, the expression and the position.
+- :func:`resolve_credentials`: the values of the credential sets a flow names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .check import check_flow, load_flow
+from .credentials import resolve_credentials
+from .document import FlowDocument, FlowFileError, Problem, dump_flow
+from .mapping import Expression, MappingError
+from .model import CredentialSet, ErrorPolicy, Flow, Lookup, Schedule, Step, TriggerStep, parse_duration
+
+__all__ = [
+    "CredentialSet",
+    "ErrorPolicy",
+    "Expression",
+    "Flow",
+    "FlowDocument",
+    "FlowFileError",
+    "Lookup",
+    "MappingError",
+    "Problem",
+    "Schedule",
+    "Step",
+    "TriggerStep",
+    "check_flow",
+    "dump_flow",
+    "flow_json_schema",
+    "load_flow",
+    "parse_duration",
+    "resolve_credentials",
+]
+
+
+def flow_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a flow file (kept at ``schemas/flow.schema.json``)."""
+    schema = Flow.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://skiff.dev/schemas/flow.schema.json"
+    schema["title"] = "skiff flow file"
+    return schema
