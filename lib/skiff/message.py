@@ -1,4 +1,17 @@
-"""``Message``: the unit that travels between flow steps, in elastic.io's shape."""
+"""``Message``: the unit that travels between flow steps, with elastic.io's semantics.
+
+Shape: ``{id, body, attachments, headers, metadata, passthrough}``; attachments map a name to
+``{url, size, "content-type"}`` (the bytes live in an attachment store, see
+:mod:`skiff.attachments`). Semantics, as elastic.io's sailor keeps them:
+
+- ``passthrough``: a step's output carries the earlier steps' messages by step id
+  (:func:`with_passthrough`); a message that arrives with one keeps it.
+- headers: an output's ``parentMessageId`` is the input's ``messageId``, ``threadId`` is kept
+  (or started), every ``x-eio-meta-*`` header is copied in lower case (:func:`child_headers`).
+- ids: an output's ``messageId`` is derived from the input's and its position
+  (:func:`derived_id`), so a redelivered input yields outputs with the same ids and the next
+  step can drop the repeat.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +22,19 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Attachment", "Message", "deterministic_id", "new_id"]
+__all__ = [
+    "META_PREFIX",
+    "Attachment",
+    "Message",
+    "child_headers",
+    "derived_id",
+    "deterministic_id",
+    "meta_headers",
+    "new_id",
+    "with_passthrough",
+]
+
+META_PREFIX = "x-eio-meta-"
 
 # A fixed namespace so that ids derived from the same parts are equal on every machine.
 _NAMESPACE = uuid.UUID("7b1e6c3e-5f0a-4c55-9a51-8d2f1f6b0a11")
@@ -51,57 +76,102 @@ class Attachment:
             out["url"] = self.url
         return out
 
+    @classmethod
+    def from_dict(cls, data: Any) -> Attachment:
+        if not isinstance(data, dict):
+            return cls(content_type="application/octet-stream", size=0, url=str(data))
+        try:
+            size = int(data.get("size") or 0)
+        except (TypeError, ValueError):
+            size = 0
+        return cls(
+            content_type=str(data.get("content-type") or data.get("contentType") or "application/octet-stream"),
+            size=size,
+            url=data.get("url"),
+        )
+
+
+_FIELDS = frozenset({"id", "body", "attachments", "headers", "metadata", "passthrough"})
+
 
 @dataclass(slots=True)
 class Message:
-    """``{id, body, attachments, headers, metadata}``; only ``body`` is required."""
+    """``{id, body, attachments, headers, metadata, passthrough}``; only ``body`` is required."""
 
     body: Any = field(default_factory=dict)
     id: str = field(default_factory=new_id)
     attachments: dict[str, Attachment] = field(default_factory=dict)
     headers: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    passthrough: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "body": self.body,
             "attachments": {name: a.to_dict() for name, a in self.attachments.items()},
             "headers": self.headers,
             "metadata": self.metadata,
         }
+        if self.passthrough:
+            out["passthrough"] = self.passthrough
+        return out
 
     @classmethod
     def from_dict(cls, data: Any) -> Message:
         """Accept a whole message (has ``body``) or a bare body."""
-        if (
-            isinstance(data, dict)
-            and "body" in data
-            and set(data)
-            <= {
-                "id",
-                "body",
-                "attachments",
-                "headers",
-                "metadata",
-            }
-        ):
-            attachments = {
-                name: Attachment(
-                    content_type=str(a.get("content-type", "application/octet-stream")),
-                    size=int(a.get("size", 0)),
-                    url=a.get("url"),
-                )
-                for name, a in (data.get("attachments") or {}).items()
-            }
+        if isinstance(data, dict) and "body" in data and set(data) <= _FIELDS:
+            attachments = {name: Attachment.from_dict(a) for name, a in (data.get("attachments") or {}).items()}
             return cls(
                 body=data["body"],
                 id=str(data.get("id") or uuid.uuid4()),
                 attachments=attachments,
                 headers=dict(data.get("headers") or {}),
                 metadata=dict(data.get("metadata") or {}),
+                passthrough=dict(data.get("passthrough") or {}),
             )
         return cls(body=data)
+
+
+def meta_headers(headers: dict[str, Any]) -> dict[str, Any]:
+    """The ``x-eio-meta-*`` headers, names in lower case (as the sailor copies them)."""
+    return {k.lower(): v for k, v in headers.items() if k.lower().startswith(META_PREFIX)}
+
+
+def child_headers(incoming: dict[str, Any], message_id: str) -> dict[str, Any]:
+    """The propagated headers of an output of a message with ``incoming`` headers.
+
+    ``threadId`` is kept (or taken from ``x-eio-meta-trace-id``, or started), ``parentMessageId``
+    is the input's ``messageId``, meta headers and ``reply_to`` travel on; nothing else does.
+    """
+    meta = meta_headers(incoming)
+    thread = incoming.get("threadId") or meta.get("x-eio-meta-trace-id") or str(uuid.uuid4())
+    out: dict[str, Any] = {**meta, "threadId": thread, "messageId": message_id}
+    if incoming.get("messageId") is not None:
+        out["parentMessageId"] = incoming["messageId"]
+    if incoming.get("reply_to"):
+        out["reply_to"] = incoming["reply_to"]
+    return out
+
+
+def derived_id(parent_id: str, index: int) -> str:
+    """The id of the ``index``-th output of message ``parent_id``: equal on every redelivery."""
+    return str(uuid.uuid5(_NAMESPACE, f"{parent_id}\x1f{index}"))
+
+
+def with_passthrough(output: Message, incoming: Message, step_id: str | None) -> Message:
+    """``output`` carrying the incoming passthrough plus itself under ``step_id``.
+
+    A step keeps what arrived; with a ``step_id`` it adds its own output (without the nested
+    passthrough), so later steps can read every earlier step's body by step id.
+    """
+    carried = dict(incoming.passthrough)
+    if step_id:
+        own = output.to_dict()
+        own.pop("passthrough", None)
+        carried[step_id] = own
+    output.passthrough = carried
+    return output
 
 
 def deterministic_id(*parts: object) -> str:

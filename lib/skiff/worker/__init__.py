@@ -1,0 +1,1 @@
+"""The RabbitMQ worker that speaks the elastic.io sailor protocol (see ``crypto`` for now)."""
