@@ -24,7 +24,7 @@ from .component.models import FieldModel
 from .errors import ApiError, AuthError, ComponentError, ConfigError, InputError, SkiffError
 from .http import HttpClient, RateLimiter, Response
 from .http.bodies import get_path, to_records
-from .http.redact import is_sensitive_name, redact
+from .http.redact import is_sensitive_name, redact, secret_text
 from .message import Message
 from .specs import AuthSpec, EmitBehavior, HttpSpec, PaginationSpec, PollingSpec, RateLimitSpec, RequestSpec
 from .templating import render
@@ -70,10 +70,11 @@ def secrets_of(component: Component, cfg: Mapping[str, Any]) -> list[str]:
         if isinstance(value, dict):
             for k, v in value.items():
                 walk(k, v)
-        elif isinstance(value, str) and value:
+        elif (text := secret_text(value)) is not None and text:
+            # A number from YAML (``password: 12345678``) is as secret as a string.
             field_model = fields.get(name)
             if is_sensitive_name(name) or (field_model is not None and field_model.viewClass in _SECRET_VIEWS):
-                out.append(value)
+                out.append(text)
 
     for key, value in cfg.items():
         walk(key, value)

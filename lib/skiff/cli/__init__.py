@@ -86,6 +86,13 @@ def cli(debug: bool) -> None:
     if not debug:
         # httpx logs every request at INFO; our own debug logs redact secrets.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+    else:
+        from ..http.client import LogRedactor
+
+        # Every record that reaches stderr, whichever library logged it, is redacted once more.
+        for handler in logging.getLogger().handlers:
+            if not any(isinstance(f, LogRedactor) for f in handler.filters):
+                handler.addFilter(LogRedactor())
 
 
 # ----------------------------------------------------------------- components / describe

@@ -23,7 +23,7 @@ from skiff.errors import AuthError, ConfigError, TransientError
 from skiff.specs import ApiKeyAuth, AuthSpec, BasicAuth, BearerAuth, NoAuth, OAuth2ClientCredentials
 
 from .bodies import vendor_error
-from .redact import redact, redact_url
+from .redact import Redactor, redact_url
 from .urls import check_url
 
 __all__ = ["OAuth2ClientCredentialsAuth", "StaticAuth", "auth_secrets", "build_auth"]
@@ -133,7 +133,7 @@ class OAuth2ClientCredentialsAuth(httpx.Auth):
     async def _store(self, state: _TokenState, response: httpx.Response) -> str:
         await response.aread()
         shown = redact_url(self.token_url)
-        secrets = [self.spec.clientSecret, self.spec.clientId if len(self.spec.clientId) > 8 else None]
+        redactor = Redactor(auth_secrets([self.spec]))
         body: Any = None
         try:
             body = json.loads(response.content) if response.content else None
@@ -145,7 +145,7 @@ class OAuth2ClientCredentialsAuth(httpx.Auth):
             reason = f"{status} {response.reason_phrase}".strip()
             text = f"OAuth2 token request to {shown} failed: {reason}"
             if message:
-                text += f": {redact(message[:300], secrets)}"
+                text += f": {redactor.clip(message, 300)}"
             if status >= 500 or status in (408, 429):
                 raise TransientError(text)
             raise AuthError(text, status=status)

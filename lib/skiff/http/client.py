@@ -33,7 +33,7 @@ from .redact import Redactor, redact_url
 from .retry import CONNECT_ERRORS, RetryEvent, RetryPolicy, parse_retry_after
 from .urls import base_prefix, check_url, endpoint_template, join_url
 
-__all__ = ["HttpClient", "HttpStats", "Response", "ResponseType", "TransientApiError"]
+__all__ = ["HttpClient", "HttpStats", "LogRedactor", "Response", "ResponseType", "TransientApiError", "live_redactor"]
 
 ResponseType = Literal["auto", "json", "xml", "binary"]
 
@@ -48,27 +48,53 @@ _ACCEPT = {
 _LIVE_CLIENTS: weakref.WeakSet[HttpClient] = weakref.WeakSet()
 
 
-class _HttpxLogRedactor(logging.Filter):
-    """httpx logs every request URL at INFO ("HTTP Request: GET https://...?api_key=..."):
-    mask query secrets there too, so turning on verbose logging never leaks a credential."""
+@functools.lru_cache(maxsize=8)
+def _redactor_for(secrets: tuple[str, ...]) -> Redactor:
+    return Redactor(secrets)
+
+
+def live_redactor() -> Redactor:
+    """Masks the secrets of every client alive now (OAuth2 tokens included)."""
+    return _redactor_for(tuple(sorted({s for client in list(_LIVE_CLIENTS) for s in client.secrets})))
+
+
+class LogRedactor(logging.Filter):
+    """Masks the live clients' secrets in a log record, message and arguments alike.
+
+    httpx logs every request URL at INFO and httpcore, at DEBUG, the raw request and response
+    headers (a server echoing ``Authorization`` included); both are formatted here, so turning
+    on verbose logging never leaks a credential. The CLI puts one on its log handler too.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        redactor = live_redactor()
         if isinstance(record.args, tuple) and record.args:
-            redactor = Redactor(s for client in list(_LIVE_CLIENTS) for s in client.secrets)
-            record.args = tuple(
-                redactor.url(a) if isinstance(a, httpx.URL) else redactor(a) if isinstance(a, str) else a
-                for a in record.args
-            )
+            record.args = tuple(redactor.url(a) if isinstance(a, httpx.URL) else a for a in record.args)
+        if record.args:
+            try:
+                text = record.getMessage()
+            except (TypeError, ValueError):
+                text = str(record.msg)
+            record.msg, record.args = redactor(text), None
+        elif isinstance(record.msg, str):
+            record.msg = redactor(record.msg)
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            record.exc_text = redactor(logging.Formatter().formatException(record.exc_info))
         return True
 
 
-def _install_httpx_redactor() -> None:
-    httpx_logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _HttpxLogRedactor) for f in httpx_logger.filters):
-        httpx_logger.addFilter(_HttpxLogRedactor())
+_LOGGERS = ("httpx", "httpcore", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy")
 
 
-_install_httpx_redactor()
+def _install_log_redactor() -> None:
+    # A logger's filters see only the records logged on that very logger: one per logger.
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, LogRedactor) for f in logger.filters):
+            logger.addFilter(LogRedactor())
+
+
+_install_log_redactor()
 
 
 class TransientApiError(TransientError, ApiError):
@@ -360,7 +386,7 @@ class HttpClient:
         return self._finish(call, response)
 
     def _transport_error(self, call: _Call, exc: httpx.HTTPError) -> SkiffError:
-        detail = self.redact(" ".join(str(exc).split()))[:200]
+        detail = self.redactor.clip(" ".join(str(exc).split()), 200)
         if isinstance(exc, CONNECT_ERRORS):
             text = f"{call.where}: cannot connect to {call.url.host}"
         elif isinstance(exc, httpx.ReadTimeout):
@@ -398,7 +424,7 @@ class HttpClient:
                     message = get_path(raw, envelope.errorMessagePath) if envelope.errorMessagePath else None
                     text = f"{call.where}: {message or 'the API reported an error'} (code {code})"
                     raise ApiError(
-                        self.redact(text[:500]),
+                        self.redactor.clip(text, 500),
                         status=status,
                         code=code,
                         method=call.method,
@@ -473,7 +499,7 @@ class HttpClient:
             )
         text = head
         if message:
-            text += f": {message[:300]}"
+            text += f": {self.redactor.clip(message, 300)}"
         if code is not None:
             text += f" (code {code})"
         text = self.redact(text)

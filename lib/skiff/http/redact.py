@@ -2,17 +2,25 @@
 
 Every string the HTTP layer shows a user (a debug line, an error) passes through here, so a
 verbose log can be shared without leaking an API key, a password or a token.
+
+A secret is masked in every form a server or a library may echo it in: as typed,
+percent-encoded (either case), JSON-escaped, and base64 (standard and URL-safe) at any byte
+alignment, so it is also found inside a Basic header's ``base64(user:secret)`` or any other
+base64 blob. Redact first, truncate after (:meth:`Redactor.clip`): a cut must never leave
+half a secret behind.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
 import httpx
 
-__all__ = ["MASK", "SENSITIVE_PARAMS", "Redactor", "is_sensitive_name", "redact", "redact_url"]
+__all__ = ["MASK", "SENSITIVE_PARAMS", "Redactor", "is_sensitive_name", "redact", "redact_url", "secret_text"]
 
 MASK = "***"
 
@@ -36,8 +44,13 @@ SENSITIVE_PARAMS = frozenset(
     }
 )
 
+# Names that mention a secret but hold something else: ``tokenUrl``, ``apiKeyHeader``.
+_NOT_SECRET_SUFFIXES = ("url", "uri", "endpoint", "path", "type", "field", "param", "header", "name", "location")
+
 # Shorter secrets would mask ordinary text ("1", "on"); nobody uses them as credentials.
 _MIN_SECRET_LENGTH = 4
+# A base64 fragment shorter than this is too likely to occur by chance in other base64 text.
+_MIN_B64_FRAGMENT = 6
 
 
 def is_sensitive_name(name: str) -> bool:
@@ -45,34 +58,76 @@ def is_sensitive_name(name: str) -> bool:
     lowered = name.lower()
     if lowered in SENSITIVE_PARAMS:
         return True
+    if lowered.replace("_", "").replace("-", "").endswith(_NOT_SECRET_SUFFIXES):
+        return False
     return any(word in lowered for word in ("token", "secret", "password", "apikey", "api_key", "api-key"))
 
 
+def secret_text(value: object) -> str | None:
+    """A secret as the text it is sent as: a number from YAML (``password: 12345678``) too."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
+def _base64_fragments(data: bytes) -> set[str]:
+    """The base64 characters that depend on ``data`` alone, at each of the three alignments."""
+    out: set[str] = set()
+    for shift in range(3):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            text = encode(b"\0" * shift + data + b"\0\0\0").decode("ascii")
+            start = -(-8 * shift // 6)  # the first character made only of ``data``'s bits
+            end = 8 * (shift + len(data)) // 6
+            fragment = text[start:end]
+            if len(fragment) >= _MIN_B64_FRAGMENT:
+                out.add(fragment)
+        whole = base64.b64encode(data).decode("ascii")
+        out |= {whole, whole.rstrip("=")}
+    return out
+
+
 def _variants(secret: str) -> set[str]:
-    # A secret may appear percent-encoded in a URL or inside a Basic header.
-    out = {secret, quote(secret, safe=""), quote_plus(secret)}
-    out.add(base64.b64encode(secret.encode()).decode())
+    out = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}
+    out |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), v) for v in list(out)}
+    out.add(json.dumps(secret)[1:-1])
+    out.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+    out |= _base64_fragments(secret.encode())
     return {v for v in out if len(v) >= _MIN_SECRET_LENGTH}
 
 
 class Redactor:
-    """Masks a fixed set of secrets; the encodings are computed once, so masking is cheap."""
+    """Masks a fixed set of secrets; the forms are computed once, so masking is one regex pass."""
 
-    __slots__ = ("_variants",)
+    __slots__ = ("_pattern", "secrets")
 
-    def __init__(self, secrets: Iterable[str | None]) -> None:
+    def __init__(self, secrets: Iterable[object]) -> None:
         variants: set[str] = set()
-        for secret in secrets:
+        kept: list[str] = []
+        for value in secrets:
+            secret = secret_text(value)
             if secret and len(secret) >= _MIN_SECRET_LENGTH:
+                kept.append(secret)
                 variants |= _variants(secret)
+        self.secrets = tuple(kept)
         # Longest first, so a secret that contains another is masked whole.
-        self._variants = sorted(variants, key=len, reverse=True)
+        ordered = sorted(variants, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
 
     def __call__(self, text: str) -> str:
-        for value in self._variants:
-            if value in text:
-                text = text.replace(value, MASK)
-        return text
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(MASK, text)
+
+    def clip(self, text: str, limit: int) -> str:
+        """Redacted, then cut to ``limit`` characters (never the other way round)."""
+        return self(text)[:limit]
 
     def url(self, url: str | httpx.URL) -> str:
         """A URL fit for a log line: no user info, sensitive query values masked, secrets masked."""
@@ -89,11 +144,11 @@ class Redactor:
         return self(str(parsed).replace("%2A%2A%2A", MASK))
 
 
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` with every known secret (and its URL/base64 encodings) replaced by ``***``."""
+def redact(text: str, secrets: Iterable[object]) -> str:
+    """``text`` with every known secret (and its encoded forms) replaced by ``***``."""
     return Redactor(secrets)(text)
 
 
-def redact_url(url: str | httpx.URL, secrets: Iterable[str | None] = ()) -> str:
+def redact_url(url: str | httpx.URL, secrets: Iterable[object] = ()) -> str:
     """A URL fit for a log line: no user info, sensitive query values masked, secrets masked."""
     return Redactor(secrets).url(url)
