@@ -248,3 +248,6 @@ class PollingSpec(_Spec):
     # "any": it does not (Billbee sorts orders by id, not by LastModifiedAt), so each poll reads
     # every page from the cursor before it emits, in (cursor, id) order.
     order: Literal["ascending", "any"] = "ascending"
+    # order "any": how far (seconds) the API's clock may lag ours; the cursor of a poll moves
+    # at most to its start less this, so a change made while it pages is not skipped.
+    clockSkew: float = Field(default=5.0, ge=0)

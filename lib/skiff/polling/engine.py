@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from skiff.errors import ApiError
@@ -327,6 +328,11 @@ class Poller:
         """Read every page, sort the new records, then emit them in chunks with commits between."""
         o = self.options
         frontier = self._frontier.copy()
+        if o.cursor_kind == "timestamp":
+            # The pages are read one after another: a record on an early page may change (and
+            # move past the cursor) before the last page is read. The cursor may pass only
+            # what no later change can precede; the records after that are remembered by id.
+            frontier.cap = timestamp_key(o.now() - timedelta(seconds=o.clock_skew))
         asked = frontier.copy()
         end = o.end_key
         found: dict[tuple[Key, Key], _Rec] = {}

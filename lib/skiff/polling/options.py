@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict
 
 from skiff.errors import ConfigError
@@ -76,6 +76,11 @@ class PollOptions:
     requery: bool = True
     commit_every: Literal["page", "record"] = "page"
     max_snapshot_bytes: int = SNAPSHOT_LIMIT
+    # order="any" with a timestamp cursor: the cursor moves at most to the poll's start less
+    # this margin (seconds the API's clock may run behind ours), as a record on a page read
+    # early may change (and so get a newer timestamp) before the last page is read.
+    clock_skew: float = 5.0
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False, compare=False)
     component: str = ""  # both name the messages: deterministic_id(component, trigger, id, version)
     trigger: str = ""
     logger: logging.Logger | None = field(default=None, repr=False, compare=False)
@@ -93,6 +98,8 @@ class PollOptions:
             raise ConfigError(f"pageSize must be at least 1, got {self.page_size}")
         if self.max_pages is not None and self.max_pages < 1:
             raise ConfigError(f"maxPages must be at least 1, got {self.max_pages}")
+        if self.clock_skew < 0:
+            raise ConfigError(f"clockSkew must not be negative, got {self.clock_skew}")
         if self.max_snapshot_bytes < 256:
             raise ConfigError("max_snapshot_bytes must be at least 256")
         start, end = self.start_key, self.end_key
@@ -143,6 +150,7 @@ class PollOptions:
                 id_field=spec.idField,
                 version_field=spec.versionField,
                 requery=spec.cursorParam is not None,
+                clock_skew=spec.clockSkew,
             )
             if spec.pagination is not None:
                 kw["page_size"] = spec.pagination.size

@@ -96,6 +96,10 @@ class Frontier:
     key: Key | None = None
     raw: Any = None
     ids: dict[Key, Any] = field(default_factory=dict)  # id key -> raw id, at ``key``
+    # Unordered reads: records emitted with a cursor past ``cap``, which the cursor may not
+    # pass yet (a change made during the poll could still precede them); (cursor, id) -> raws.
+    ahead: dict[tuple[Key, Key], tuple[Any, Any]] = field(default_factory=dict)
+    cap: Key | None = field(default=None, compare=False)  # not persisted: how far this poll may move ``key``
 
     @classmethod
     def load(cls, snapshot: Mapping[str, Any] | None, options: PollOptions) -> Frontier:
@@ -113,12 +117,17 @@ class Frontier:
             state.key = timestamp_key(state.raw) if state.kind == "timestamp" else id_key(state.raw)
             for raw_id in decode_ids(snapshot.get("ids") or ()):
                 state.ids[id_key(raw_id)] = raw_id
+            for raw_cursor, raw_id in snapshot.get("ahead") or ():
+                state.ahead[(state.cursor_key(raw_cursor), id_key(raw_id))] = (raw_cursor, raw_id)
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"the polling snapshot is malformed ({exc}); delete it to start over") from None
         return state
 
+    def cursor_key(self, raw: Any) -> Key:
+        return timestamp_key(raw) if self.kind == "timestamp" else id_key(raw)
+
     def copy(self) -> Frontier:
-        return Frontier(self.kind, self.unique, self.key, self.raw, dict(self.ids))
+        return Frontier(self.kind, self.unique, self.key, self.raw, dict(self.ids), dict(self.ahead), self.cap)
 
     # ------------------------------------------------------------ coverage
 
@@ -127,10 +136,15 @@ class Frontier:
         return ckey == self.key and (self.unique or ikey in self.ids)
 
     def covers(self, ckey: Key, ikey: Key) -> bool:
+        if (ckey, ikey) in self.ahead:
+            return True
         return self.key is not None and (ckey < self.key or self.at_boundary(ckey, ikey))
 
     def advance(self, ckey: Key, ikey: Key, raw_cursor: Any, raw_id: Any) -> bool:
         """Move past an emitted record; False if it lies behind the frontier (out of order)."""
+        if self.cap is not None and ckey > self.cap:
+            self.ahead[(ckey, ikey)] = (raw_cursor, raw_id)
+            return True
         if self.key is None or ckey > self.key:
             self.key, self.raw = ckey, raw_cursor
             self.ids = {} if self.unique else {ikey: raw_id}
@@ -148,22 +162,39 @@ class Frontier:
 
         A subset is a true claim too; the ids left out are emitted again next time.
         """
-        if self.key is None:
+        if self.key is None and not self.ahead:
             return None, True
         snapshot: dict[str, Any] = {"v": VERSION, "kind": self.kind, "cursor": self.raw}
-        if self.unique or not self.ids:
+        if self.key is None:  # only records past the cap so far: ask from the start again
+            snapshot["cursor"] = _EPOCH_TEXT if self.kind == "timestamp" else None
+        ahead = [
+            [raw_cursor, raw_id]
+            for (ckey, _), (raw_cursor, raw_id) in sorted(self.ahead.items(), key=lambda item: item[0])
+            if self.key is None or ckey > self.key
+        ]
+        if (self.unique or not self.ids) and not ahead:
             return snapshot, True
-        items = encode_ids(raw for _, raw in sorted(self.ids.items(), key=lambda item: item[0]))
-        room = options.max_snapshot_bytes - snapshot_size({**snapshot, "ids": []})
-        kept = 0
+        items = [] if self.unique else encode_ids(raw for _, raw in sorted(self.ids.items(), key=lambda item: item[0]))
+        room = options.max_snapshot_bytes - snapshot_size({**snapshot, "ids": [], "ahead": []})
+        kept, kept_ahead = 0, 0
         for item in items:
             cost = len(json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()) + 1
             if cost > room:
                 break
             room -= cost
             kept += 1
+        if kept == len(items):
+            # A record left out of ``ahead`` is emitted again next poll (same id): still true.
+            for pair in ahead:
+                cost = len(json.dumps(pair, separators=(",", ":"), ensure_ascii=False, default=str).encode()) + 1
+                if cost > room:
+                    break
+                room -= cost
+                kept_ahead += 1
         snapshot["ids"] = items[:kept]
-        return snapshot, kept == len(items)
+        if ahead:
+            snapshot["ahead"] = ahead[:kept_ahead]
+        return snapshot, kept == len(items) and kept_ahead == len(ahead)
 
     def query(self, options: PollOptions) -> Query:
         since = until = None
