@@ -6,9 +6,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-SPECS = REPO.parent / "shared" / "specs"
-BILLBEE_SPEC = SPECS / "billbee.v1.swagger.yaml"
-PLENIGO_SPEC = SPECS / "plenigo.v3.openapi.json"
 BILLBEE_DIR = REPO / "components" / "billbee"
 
 

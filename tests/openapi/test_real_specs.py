@@ -10,7 +10,10 @@ import pytest
 from jsonschema import Draft7Validator, Draft202012Validator
 
 from skiff.openapi import render_component
-from tests.openapi.openapi_helpers import BILLBEE_SPEC, PLENIGO_SPEC
+from tests.shared_files import shared_file
+
+BILLBEE_SPEC = shared_file("specs/billbee.v1.swagger.yaml")
+PLENIGO_SPEC = shared_file("specs/plenigo.v3.openapi.json")
 
 NAME = re.compile(r"^[A-Za-z]\w*$")
 

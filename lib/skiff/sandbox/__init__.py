@@ -82,7 +82,7 @@ from .helpers import (
     read_json,
     secure_equals,
 )
-from .loader import components_root, import_sandbox_module, list_sandboxes, load_sandbox
+from .loader import import_sandbox_module, list_sandboxes, load_sandbox, sandbox_folders
 from .log import MASK, RequestLog, mask_headers, mask_query
 from .pdf import make_pdf
 from .ratelimit import SlidingWindow
@@ -107,7 +107,6 @@ __all__ = [
     "Table",
     "basic_credentials",
     "check_basic",
-    "components_root",
     "header_matches",
     "import_sandbox_module",
     "in_range",
@@ -122,6 +121,7 @@ __all__ = [
     "parse_datetime",
     "query_list",
     "read_json",
+    "sandbox_folders",
     "secure_equals",
     "serve",
 ]

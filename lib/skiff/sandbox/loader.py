@@ -13,26 +13,25 @@ from typing import Any
 
 from .app import SandboxApp
 
-__all__ = ["components_root", "import_sandbox_module", "list_sandboxes", "load_sandbox"]
+__all__ = ["import_sandbox_module", "list_sandboxes", "load_sandbox", "sandbox_folders"]
 
 
-def components_root() -> Path:
-    """``$SKIFF_COMPONENTS``, else the repository's ``components/`` (or the wheel's ``_components``)."""
-    env = os.environ.get("SKIFF_COMPONENTS")
-    if env:
-        return Path(env)
-    package = Path(__file__).resolve().parent.parent  # lib/skiff
-    bundled = package / "_components"
-    if bundled.is_dir():
-        return bundled
-    return package.parent.parent / "components"
+def sandbox_folders() -> dict[str, Path]:
+    """Every component that has a ``sandbox/app.py``, by name.
+
+    Components are found one way only (``skiff.component.find_components``: the checkout or the
+    installed wheel, plus ``$SKIFF_COMPONENTS_PATH``), so ``skiff sandbox`` sees what ``skiff
+    components`` lists.
+    """
+    from ..component.loader import find_components
+
+    return {
+        name: path / "sandbox" for name, path in find_components().items() if (path / "sandbox" / "app.py").is_file()
+    }
 
 
 def list_sandboxes() -> list[str]:
-    root = components_root()
-    if not root.is_dir():
-        return []
-    return sorted(p.parent.parent.name for p in root.glob("*/sandbox/app.py"))
+    return sorted(sandbox_folders())
 
 
 def _sandbox_file(name_or_path: str | os.PathLike[str]) -> Path:
@@ -47,11 +46,10 @@ def _sandbox_file(name_or_path: str | os.PathLike[str]) -> Path:
         if path.is_file():
             return path.resolve()
         raise FileNotFoundError(f"no sandbox at {path}")
-    candidate = components_root() / text / "sandbox" / "app.py"
-    if not candidate.is_file():
-        known = ", ".join(list_sandboxes()) or "none"
-        raise FileNotFoundError(f"no sandbox named {text!r} (known: {known})")
-    return candidate.resolve()
+    folders = sandbox_folders()
+    if text not in folders:
+        raise FileNotFoundError(f"no sandbox named {text!r} (known: {', '.join(sorted(folders)) or 'none'})")
+    return (folders[text] / "app.py").resolve()
 
 
 def import_sandbox_module(name_or_path: str | os.PathLike[str]) -> ModuleType:

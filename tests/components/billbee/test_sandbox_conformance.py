@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -29,13 +28,11 @@ import pytest
 import yaml
 
 from skiff.sandbox import Record, SandboxApp, SandboxServer, load_sandbox, serve
+from tests.shared_files import shared_file
 
-SPECS = Path(__file__).parents[3] / ".." / "shared" / "specs"
-SPEC_FILE = SPECS / "billbee.v1.swagger.yaml"
-FIXTURES = SPECS / "fixtures" / "billbee" / "Response"
+SPEC_FILE = shared_file("specs/billbee.v1.swagger.yaml")
+FIXTURES = shared_file("specs/fixtures/billbee/Response")
 PREFIX = "/api/v1"
-
-pytestmark = pytest.mark.skipif(not SPEC_FILE.is_file(), reason="shared Billbee spec not available")
 
 # Where the sandbox knowingly differs from the swagger, and why.
 DEVIATIONS = {
@@ -70,7 +67,7 @@ def load_spec() -> dict[str, Any]:
 
 
 def _load_spec_for_ids() -> list[str]:
-    return list(operations(load_spec())) if SPEC_FILE.is_file() else []
+    return list(operations(load_spec()))
 
 
 def convert(schema: dict[str, Any], *, nullable: bool = False) -> dict[str, Any]:
@@ -477,8 +474,6 @@ def _data_properties(operation: dict[str, Any], spec: dict[str, Any]) -> set[str
 
 
 def test_fixture_files_are_all_mapped() -> None:
-    if not FIXTURES.is_dir():
-        pytest.skip("no fixtures")
     assert {p.name for p in FIXTURES.glob("*.json")} == set(FIXTURE_OPERATIONS)
 
 

@@ -33,13 +33,12 @@ from skiff.http import HttpStats
 from skiff.message import Message
 from skiff.openapi import render_component
 from skiff.sandbox import SandboxApp, SandboxServer, import_sandbox_module, load_sandbox, serve
+from tests.shared_files import shared_file
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPONENT_DIR = ROOT / "components" / "plenigo"
 OVERLAY = COMPONENT_DIR / "overlay.yaml"
-SPEC_FILE = ROOT.parent / "shared" / "specs" / "plenigo.v3.openapi.json"
-if not SPEC_FILE.is_file():
-    pytest.skip(f"plenigo spec not found at {SPEC_FILE}", allow_module_level=True)
+SPEC_FILE = shared_file("specs/plenigo.v3.openapi.json")  # every case takes its input from the spec
 
 SPEC: dict[str, Any] = json.loads(SPEC_FILE.read_text(encoding="utf-8"))
 MODULE = import_sandbox_module("plenigo")

@@ -14,7 +14,6 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,10 +23,9 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from skiff.sandbox import SandboxApp, SandboxServer, import_sandbox_module, load_sandbox, serve
+from tests.shared_files import shared_file
 
-SPEC_FILE = Path(__file__).resolve().parents[3].parent / "shared" / "specs" / "plenigo.v3.openapi.json"
-if not SPEC_FILE.is_file():
-    pytest.skip(f"plenigo spec not found at {SPEC_FILE}", allow_module_level=True)
+SPEC_FILE = shared_file("specs/plenigo.v3.openapi.json")
 
 SPEC: dict[str, Any] = json.loads(SPEC_FILE.read_text())
 SPEC_URI = "urn:plenigo-v3"
