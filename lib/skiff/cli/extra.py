@@ -62,6 +62,7 @@ def register(cli: click.Group) -> None:
     from .cmd_generate import generate
     from .cmd_poll import poll
     from .cmd_state import state
+    from .cmd_worker import worker
 
-    for command in (sandbox, poll, state, generate, demo, flow):
+    for command in (sandbox, poll, state, generate, demo, flow, worker):
         cli.add_command(command)

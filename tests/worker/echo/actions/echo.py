@@ -1,0 +1,2 @@
+async def process(ctx, msg, cfg):
+    return msg.body
