@@ -63,10 +63,20 @@ async def run_call(
     store = None
     key = snapshot_key(component.name, function.name, flow_id)
     snapshot: dict[str, Any] = {}
+    lease = None
     if is_trigger:
-        from ..state import open_store
+        from ..state import Lease, LeaseHeld, open_store
 
         store = open_store(state or default_state_path())
+        if not dry_run:
+            # One poller per key: a second one would read the same snapshot and emit it all again.
+            lease = Lease(store, key)
+            try:
+                await lease.acquire()
+            except LeaseHeld as held:
+                await store.close()
+                print(held.one_line(), file=sys.stderr)
+                return held.exit_code
         snapshot = await store.get(key) or {}
 
     progress = _Progress.create()
@@ -80,6 +90,8 @@ async def run_call(
             progress.tick()
         elif event.kind in ("snapshot", "updateSnapshot") and store is not None and not dry_run:
             stream.flush()  # the records before this snapshot are out before it is committed
+            if lease is not None:
+                lease.check()
             if event.kind == "snapshot":
                 await store.put(key, event.payload)
             else:
@@ -98,6 +110,8 @@ async def run_call(
     finally:
         progress.close()
         stream.flush()
+        if lease is not None:
+            await lease.release()
         if store is not None:
             await store.close()
     if error is not None:

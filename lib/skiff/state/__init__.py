@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from skiff.errors import ConfigError
 from skiff.state.base import SNAPSHOT_LIMIT, SnapshotEntry, SnapshotStore, redact_url
+from skiff.state.lease import Lease, LeaseHeld
 from skiff.state.memory import MemoryStore
 from skiff.state.sqlite import DEFAULT_SQLITE_PATH, SQLiteStore
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_SQLITE_PATH",
     "SNAPSHOT_LIMIT",
+    "Lease",
+    "LeaseHeld",
     "MemoryStore",
     "PostgresStore",
     "RedisStore",

@@ -33,7 +33,7 @@ class SnapshotStore(ABC):
     """Where triggers keep their snapshots, one JSON object per key.
 
     ``put`` replaces a snapshot atomically: a reader (or a restart after a crash) sees the old
-    snapshot or the new one, never a mix. One poller per key at a time is the caller's job.
+    snapshot or the new one, never a mix. One poller per key at a time: see :mod:`skiff.state.lease`.
     """
 
     @abstractmethod
@@ -51,6 +51,18 @@ class SnapshotStore(ABC):
     @abstractmethod
     async def list(self, prefix: str = "") -> builtins.list[SnapshotEntry]:
         """Every snapshot whose key starts with ``prefix``, sorted by key."""
+
+    @abstractmethod
+    async def try_lease(self, key: str, owner: str, ttl: float) -> bool:
+        """Take or renew the lease on ``key`` for ``ttl`` seconds; False while another owner holds it.
+
+        A lease keeps two pollers off one key: it is renewed while its poller runs and expires
+        ``ttl`` seconds after the poller died, so a crash never blocks the key for long.
+        """
+
+    @abstractmethod
+    async def release_lease(self, key: str, owner: str) -> None:
+        """Give the lease up (only if ``owner`` still holds it)."""
 
     async def close(self) -> None:  # noqa: B027  (optional: stores without connections need nothing)
         """Release connections; the store cannot be used afterwards."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ class MemoryStore(SnapshotStore):
 
     def __init__(self) -> None:
         self._data: dict[str, tuple[str, datetime]] = {}
+        self._leases: dict[str, tuple[str, float]] = {}
 
     async def get(self, key: str) -> dict[str, Any] | None:
         item = self._data.get(check_key(key))
@@ -34,3 +36,15 @@ class MemoryStore(SnapshotStore):
             for key, (text, updated) in sorted(self._data.items())
             if key.startswith(prefix)
         ]
+
+    async def try_lease(self, key: str, owner: str, ttl: float) -> bool:
+        now = time.monotonic()
+        holder = self._leases.get(check_key(key))
+        if holder is not None and holder[0] != owner and holder[1] > now:
+            return False
+        self._leases[key] = (owner, now + ttl)
+        return True
+
+    async def release_lease(self, key: str, owner: str) -> None:
+        if self._leases.get(key, ("", 0.0))[0] == owner:
+            del self._leases[key]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,12 @@ class PostgresStore(SnapshotStore):
 
         return sql.Identifier(*self._parts)
 
+    def _lease_ident(self) -> sql.Identifier:
+        from psycopg import sql
+
+        *schema, table = self._parts
+        return sql.Identifier(*schema, f"{table}_leases"[:63])
+
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         import psycopg
         from psycopg import errors, sql
@@ -58,15 +65,21 @@ class PostgresStore(SnapshotStore):
         conn = await psycopg.AsyncConnection.connect(
             self.dsn, autocommit=True, connect_timeout=max(1, int(self._timeout))
         )
+        tables = (
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, value jsonb NOT NULL, "
+                "updated_at timestamptz NOT NULL DEFAULT now())"
+            ).format(self._ident()),
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, owner text NOT NULL, "
+                "expires_at timestamptz NOT NULL)"
+            ).format(self._lease_ident()),
+        )
         try:
-            await conn.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, value jsonb NOT NULL, "
-                    "updated_at timestamptz NOT NULL DEFAULT now())"
-                ).format(self._ident())
-            )
-        except (errors.UniqueViolation, errors.DuplicateTable):
-            pass  # another process created it at the same moment
+            for statement in tables:
+                # Another process may create it at the same moment.
+                with contextlib.suppress(errors.UniqueViolation, errors.DuplicateTable):
+                    await conn.execute(statement)
         except BaseException:
             await conn.close()
             raise
@@ -131,11 +144,37 @@ class PostgresStore(SnapshotStore):
         )
         return [SnapshotEntry(k, _as_dict(v), t) for k, v, t in rows]
 
+    async def try_lease(self, key: str, owner: str, ttl: float) -> bool:
+        from psycopg import sql
+
+        check_key(key)
+        # The database's clock decides expiry: every poller, on any machine, agrees on it.
+        rows = await self._execute(
+            sql.SQL(
+                "INSERT INTO {t} AS l (key, owner, expires_at) "
+                "VALUES (%s, %s, now() + make_interval(secs => %s)) "
+                "ON CONFLICT (key) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at "
+                "WHERE l.owner = EXCLUDED.owner OR l.expires_at < now() RETURNING l.owner"
+            ).format(t=self._lease_ident()),
+            (key, owner, float(ttl)),
+            fetch=True,
+        )
+        return bool(rows) and rows[0][0] == owner
+
+    async def release_lease(self, key: str, owner: str) -> None:
+        from psycopg import sql
+
+        check_key(key)
+        await self._execute(
+            sql.SQL("DELETE FROM {} WHERE key = %s AND owner = %s").format(self._lease_ident()), (key, owner)
+        )
+
     async def drop_table(self) -> None:
-        """Drop the table (tests, resets)."""
+        """Drop the table and its leases (tests, resets)."""
         from psycopg import sql
 
         await self._execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._ident()), ())
+        await self._execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._lease_ident()), ())
 
     async def close(self) -> None:
         async with self._lock:

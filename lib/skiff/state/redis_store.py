@@ -23,6 +23,22 @@ __all__ = ["RedisStore"]
 
 _T = TypeVar("_T")
 
+# Take the lease if it is free or ours (renewing it); atomic, as Redis runs a script alone.
+_TAKE = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
 
 class RedisStore(SnapshotStore):
     """``RedisStore("redis://127.0.0.1:6379/0", namespace="skiff:snapshots")``."""
@@ -80,9 +96,28 @@ class RedisStore(SnapshotStore):
             out.append(SnapshotEntry(key, decode(json.dumps(item["s"])), datetime.fromtimestamp(item["t"], UTC)))
         return out
 
+    def _lease_key(self, key: str) -> str:
+        return f"{self.namespace}:lease:{key}"
+
+    async def try_lease(self, key: str, owner: str, ttl: float) -> bool:
+        check_key(key)
+        millis = max(1, int(ttl * 1000))
+        result = await self._call(lambda r: r.eval(_TAKE, 1, self._lease_key(key), owner, millis))
+        return bool(result)
+
+    async def release_lease(self, key: str, owner: str) -> None:
+        check_key(key)
+        await self._call(lambda r: r.eval(_RELEASE, 1, self._lease_key(key), owner))
+
     async def drop_namespace(self) -> None:
-        """Delete every snapshot of this namespace (tests, resets)."""
-        await self._call(lambda r: r.delete(self.namespace))
+        """Delete every snapshot and lease of this namespace (tests, resets)."""
+
+        async def drop(r: redis.asyncio.Redis) -> None:
+            await r.delete(self.namespace)
+            async for name in r.scan_iter(match=f"{self.namespace}:lease:*"):
+                await r.delete(name)
+
+        await self._call(drop)
 
     async def close(self) -> None:
         if self._client is not None:

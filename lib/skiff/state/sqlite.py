@@ -15,6 +15,7 @@ import builtins
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,11 @@ CREATE TABLE IF NOT EXISTS snapshots (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL,
     updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leases (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at REAL NOT NULL
 )
 """
 
@@ -70,7 +76,7 @@ class SQLiteStore(SnapshotStore):
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute(f"PRAGMA synchronous={'FULL' if self._durable else 'NORMAL'}")
-                conn.execute(_SCHEMA)
+                conn.executescript(_SCHEMA)
             except BaseException:
                 conn.close()
                 raise
@@ -118,6 +124,27 @@ class SQLiteStore(SnapshotStore):
             ).fetchall()
         )
         return [SnapshotEntry(k, decode(v), datetime.fromtimestamp(t, UTC)) for k, v, t in rows]
+
+    async def try_lease(self, key: str, owner: str, ttl: float) -> bool:
+        check_key(key)
+
+        def take(c: sqlite3.Connection) -> bool:
+            # One statement: SQLite serialises writers, so two processes cannot both win.
+            now = time.time()
+            c.execute(
+                "INSERT INTO leases (key, owner, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at "
+                "WHERE leases.owner = excluded.owner OR leases.expires_at < ?",
+                (key, owner, now + ttl, now),
+            )
+            row = c.execute("SELECT owner FROM leases WHERE key = ?", (key,)).fetchone()
+            return bool(row and row[0] == owner)
+
+        return await self._run(take)
+
+    async def release_lease(self, key: str, owner: str) -> None:
+        check_key(key)
+        await self._run(lambda c: c.execute("DELETE FROM leases WHERE key = ? AND owner = ?", (key, owner)))
 
     async def close(self) -> None:
         def shut() -> None:

@@ -1,0 +1,95 @@
+"""One poller per snapshot key: a lease in the store, renewed while the poller runs.
+
+Two pollers on one key would both read the same snapshot and emit everything twice. A poller
+holds a lease on its key for ``ttl`` seconds and renews it every ``ttl / 3``; a poller that dies
+stops renewing, and the key is free again ``ttl`` seconds later. A second poller gets
+:class:`LeaseHeld` (a TransientError: ``skiff poll`` tries again at its next interval).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from types import TracebackType
+from typing import Final, Self
+
+from skiff.errors import TransientError
+from skiff.state.base import SnapshotStore
+
+__all__ = ["DEFAULT_TTL", "Lease", "LeaseHeld", "new_owner"]
+
+DEFAULT_TTL: Final = 30.0
+
+log = logging.getLogger("skiff.state")
+
+
+class LeaseHeld(TransientError):
+    """Another poller holds the key (or took it over after this one stopped renewing)."""
+
+
+def new_owner() -> str:
+    """Who holds a lease, as an operator would want to read it: host, pid and a nonce."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Lease:
+    """``async with Lease(store, key):`` holds ``key`` for the block; :meth:`check` before a commit."""
+
+    def __init__(self, store: SnapshotStore, key: str, *, ttl: float = DEFAULT_TTL, owner: str | None = None) -> None:
+        if ttl <= 0:
+            raise ValueError("a lease needs a positive ttl")
+        self.store = store
+        self.key = key
+        self.ttl = ttl
+        self.owner = owner or new_owner()
+        self.lost = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def acquire(self) -> None:
+        if not await self.store.try_lease(self.key, self.owner, self.ttl):
+            raise LeaseHeld(
+                f"another poller is running on state key {self.key!r}; it holds the lease "
+                f"(up to {self.ttl:g} s after it stops)"
+            )
+        self._task = asyncio.create_task(self._renew(), name=f"lease {self.key}")
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            try:
+                ok = await self.store.try_lease(self.key, self.owner, self.ttl)
+            except TransientError as exc:
+                log.warning("lease on %r not renewed: %s", self.key, exc)
+                continue  # the next attempt may succeed before the lease runs out
+            if not ok:
+                self.lost = True
+                log.error("lease on %r was taken over by another poller", self.key)
+                return
+
+    def check(self) -> None:
+        """Raise LeaseHeld when another poller took the key over: committing now would clash."""
+        if self.lost:
+            raise LeaseHeld(f"the lease on state key {self.key!r} was taken over by another poller")
+
+    async def release(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if not self.lost:
+            with contextlib.suppress(TransientError):
+                await self.store.release_lease(self.key, self.owner)
+
+    async def __aenter__(self) -> Self:
+        await self.acquire()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.release()
