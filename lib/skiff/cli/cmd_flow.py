@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -47,3 +49,290 @@ def schema() -> None:
     from ..flow import flow_json_schema
 
     click.echo(json.dumps(flow_json_schema(), indent=2, sort_keys=True, ensure_ascii=False))
+
+
+_JOURNAL = click.option(
+    "--journal",
+    type=click.Path(dir_okay=False),
+    help="The flow's SQLite journal (default: .skiff/flows/<name>.db).",
+)
+_CREDENTIALS = click.option(
+    "--credentials",
+    "credentials_file",
+    type=click.Path(dir_okay=False),
+    help="Credentials file, readable only by you (default: $SKIFF_CREDENTIALS, else credentials.yaml beside FILE).",
+)
+
+
+def _open(file: str, journal: str | None) -> tuple[Any, Any]:
+    from ..flow import load_flow
+    from ..flow.journal import Journal
+    from ..flow.runner import default_journal_path
+
+    doc = load_flow(file)
+    path = Path(journal) if journal else default_journal_path(doc.flow)
+    return doc, Journal(path, flow=doc.flow.name)
+
+
+def _lock(journal: Any) -> Any:
+    """One runner per journal: an exclusive lock beside it (released by the OS if the process dies)."""
+    import fcntl
+
+    from ..errors import ConfigError
+
+    handle = open(f"{journal.path}.lock", "a+")  # noqa: SIM115  (held for the whole run)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ConfigError(f"{journal.path}: another skiff flow run is using this journal") from None
+    return handle
+
+
+def _runner(doc: Any, journal: Any, credentials_file: str | None, concurrency: int) -> Any:
+    from ..flow import resolve_credentials
+    from ..flow.credentials import default_credentials_path
+    from ..flow.runner import FlowRunner
+
+    path = credentials_file or default_credentials_path(doc.source)
+    creds = resolve_credentials(doc.flow, path=path)
+    return FlowRunner(doc, credentials=creds, journal=journal, concurrency=concurrency)
+
+
+@flow.command("run")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--once", is_flag=True, help="Poll once, process everything that follows, and exit.")
+@click.option("--every", help="Poll at this interval (e.g. 30s, 5m) instead of the trigger's schedule.")
+@click.option("--concurrency", default=8, show_default=True, help="Calls in flight at once (rate limits still apply).")
+@_JOURNAL
+@_CREDENTIALS
+def run_flow(
+    file: str, once: bool, every: str | None, concurrency: int, journal: str | None, credentials_file: str | None
+) -> None:
+    """Run a flow in this process, journaled: SIGKILL-safe, resumable; stop with SIGINT/SIGTERM."""
+    import asyncio
+    import signal
+
+    from ..errors import ConfigError
+    from ..flow import parse_duration
+
+    if once and every:
+        raise ConfigError("--once and --every exclude each other")
+    try:
+        interval = parse_duration(every) if every else None
+    except ValueError as exc:
+        raise ConfigError(f"--every: {exc}") from None
+    doc, jr = _open(file, journal)
+    lock = _lock(jr)
+    runner = _runner(doc, jr, credentials_file, concurrency)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with runner:
+            if once:
+                await runner.run_once(stop)
+            else:
+                await runner.run_forever(stop, interval=interval)
+
+    try:
+        asyncio.run(go())
+    finally:
+        lock.close()
+    stats = runner.stats
+    outcomes: dict[str, int] = {}
+    for (_, outcome), n in stats.steps.items():
+        outcomes[outcome] = outcomes.get(outcome, 0) + n
+    parts = [f"{n} {k}" for k, n in sorted(outcomes.items())]
+    click.echo(
+        f"{doc.flow.name}: {stats.added} new message(s) from {stats.polled} poll(s)"
+        + (f"; {stats.recovered} resumed, {stats.held} held in doubt" if stats.recovered or stats.held else "")
+        + (f"; steps: {', '.join(parts)}" if parts else ""),
+        err=True,
+    )
+
+
+_IN_FLIGHT = ("pending", "running")
+_FAILED = ("failed", "routed", "skipped")
+
+
+@flow.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per step.")
+@_JOURNAL
+def status(file: str, as_json: bool, journal: str | None) -> None:
+    """Per step: done, in flight, failed, in doubt."""
+    from ..flow.journal import END
+
+    doc, jr = _open(file, journal)
+    counts: dict[str, dict[str, int]] = {}
+    for c in jr.counts():
+        counts.setdefault(c.step, {})[c.status] = c.count
+    flow_model = doc.flow
+    rows = []
+    roots = len({r.root for r in jr.rows(step=flow_model.steps[0].id)})
+    rows.append(
+        {"step": flow_model.trigger.id, "kind": "trigger", "done": roots, "inFlight": 0, "failed": 0, "inDoubt": 0}
+    )
+    for step in [*flow_model.steps, *flow_model.errorSteps]:
+        c = counts.get(step.id, {})
+        rows.append(
+            {
+                "step": step.id,
+                "kind": "error step" if step in flow_model.errorSteps else "step",
+                "done": c.get("done", 0) + c.get("filtered", 0) + c.get("split", 0),
+                "inFlight": sum(c.get(s, 0) for s in _IN_FLIGHT),
+                "failed": sum(c.get(s, 0) for s in _FAILED),
+                "inDoubt": c.get("doubt", 0),
+                **({"filtered": c["filtered"]} if c.get("filtered") else {}),
+                **({"skipped": c["skipped"]} if c.get("skipped") else {}),
+                **({"routed": c["routed"]} if c.get("routed") else {}),
+            }
+        )
+    results = counts.get(END, {}).get("done", 0)
+    jr.close()
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row))
+        click.echo(json.dumps({"step": END, "kind": "results", "done": results}))
+        return
+    labels = [r["step"] + (" (trigger)" if r["kind"] == "trigger" else "") for r in rows]
+    width = max(len(label) for label in [*labels, "results"]) + 2
+    click.echo(f"{'step':<{width}}{'done':>8}{'in flight':>11}{'failed':>8}{'in doubt':>10}")
+    for label, r in zip(labels, rows, strict=True):
+        notes = ", ".join(f"{r[k]} {k}" for k in ("filtered", "skipped", "routed") if r.get(k))
+        click.echo(
+            f"{label:<{width}}{r['done']:>8}{r['inFlight']:>11}{r['failed']:>8}{r['inDoubt']:>10}"
+            + (f"   ({notes})" if notes else "")
+        )
+    click.echo(f"{'results':<{width}}{results:>8}")
+
+
+@flow.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per failure.")
+@_JOURNAL
+def errors(file: str, as_json: bool, journal: str | None) -> None:
+    """Each failure on one line: id, step, status, error and the original input."""
+    _doc, jr = _open(file, journal)
+    rows = jr.rows(statuses=("failed", "doubt", "routed", "skipped"))
+    jr.close()
+    for r in rows:
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "id": r.id,
+                        "step": r.step,
+                        "status": r.status,
+                        "attempts": r.attempts,
+                        "error": {"name": r.error_kind, "message": r.error},
+                        "input": r.body,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            body = json.dumps(r.body, ensure_ascii=False, separators=(",", ":"))
+            click.echo(f"{r.id[:13]}  {r.step}  {r.status}  {r.error_kind}: {r.error}  input={body}")
+    if not rows and not as_json:
+        click.echo("no failures", err=True)
+
+
+@flow.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("ids", nargs=-1)
+@click.option("--all", "replay_all", is_flag=True, help="Every failed and in-doubt message.")
+@_JOURNAL
+@_CREDENTIALS
+def replay(
+    file: str, ids: tuple[str, ...], replay_all: bool, journal: str | None, credentials_file: str | None
+) -> None:
+    """Run failed or in-doubt messages again at their step (after a fix), with the flow file as it is now."""
+    import asyncio
+
+    from ..errors import ConfigError
+
+    if bool(ids) == replay_all:
+        raise ConfigError("give message ids or --all")
+    doc, jr = _open(file, journal)
+    try:
+        lock = _lock(jr)
+    except ConfigError:
+        found = jr.requeue(None if replay_all else list(ids))
+        jr.close()
+        click.echo(f"queued {len(found)} message(s); the running skiff flow run takes them", err=True)
+        return
+    found = jr.requeue(None if replay_all else list(ids))
+    if not found:
+        jr.close()
+        lock.close()
+        which = "in the journal" if replay_all else f"matches {', '.join(ids)}"
+        raise ConfigError(f"no failed or in-doubt message {which}")
+    runner = _runner(doc, jr, credentials_file, 8)
+
+    async def go() -> None:
+        async with runner:
+            await runner.drain()
+
+    try:
+        asyncio.run(go())
+    finally:
+        lock.close()
+    outcomes: dict[str, int] = {}
+    for (_, outcome), n in runner.stats.steps.items():
+        outcomes[outcome] = outcomes.get(outcome, 0) + n
+    click.echo(
+        f"replayed {len(found)} message(s); steps: {', '.join(f'{n} {k}' for k, n in sorted(outcomes.items()))}",
+        err=True,
+    )
+    if outcomes.get("failed") or outcomes.get("doubt"):
+        sys.exit(1)
+
+
+@flow.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("message_id")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per step of the path.")
+@_JOURNAL
+def inspect(file: str, message_id: str, as_json: bool, journal: str | None) -> None:
+    """One message's path through the steps: what each step got, did and passed on."""
+    from ..errors import ConfigError
+
+    _doc, jr = _open(file, journal)
+    row = jr.get(message_id)
+    if row is None:
+        jr.close()
+        raise ConfigError(f"no message {message_id!r} in {jr.path}")
+    path = jr.path_of(row.root)
+    jr.close()
+    width = max(len(r.step) + (len(f"[{r.item}]") if r.item is not None else 0) for r in path) + 1
+    for r in path:
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "id": r.id,
+                        "parent": r.parent,
+                        "step": r.step,
+                        "status": r.status,
+                        "attempts": r.attempts,
+                        "item": r.item,
+                        "error": {"name": r.error_kind, "message": r.error} if r.error else None,
+                        "body": r.body,
+                        "detail": r.detail,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            continue
+        body = json.dumps(r.body, ensure_ascii=False, separators=(",", ":"))
+        if len(body) > 100:
+            body = body[:97] + "..."
+        extra = f"  {r.error_kind}: {r.error}" if r.error else ""
+        if isinstance(r.detail, dict) and r.detail.get("found"):
+            extra += "  (found by lookup)"
+        step = r.step + (f"[{r.item}]" if r.item is not None else "")
+        click.echo(f"{step:<{width}} {r.status:<9} {r.attempts:>2}×  {r.id[:13]}  {body}{extra}")

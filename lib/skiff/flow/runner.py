@@ -1,0 +1,506 @@
+"""The embedded flow runner: one process, a durable journal, nothing lost across a SIGKILL.
+
+The trigger polls on its schedule; its records and the snapshot after them enter the journal in
+one transaction. Messages then move step by step: split → when → mapping → (lookup) → call →
+outputs, with each step's outputs and its completion written together. Calls run concurrently
+(``concurrency`` at a time) through one executor, whose rate limiters keep every component
+within its API's limits. On start, a message whose step was running when the process died is
+retried when the step is idempotent and held in doubt otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ComponentError, ConfigError, SkiffError, TransientError
+from ..message import Message, deterministic_id
+from .document import FlowDocument
+from .journal import END, Journal, NewMessage, Row
+from .mapping import Expression, MappingError, truthy
+from .model import Flow, Step, TriggerStep
+
+__all__ = ["FlowRunner", "RunStats", "default_journal_path", "step_is_idempotent"]
+
+log = logging.getLogger("skiff.flow")
+
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
+
+
+def default_journal_path(flow: Flow) -> Path:
+    """``.skiff/flows/<name>.db`` under the working directory (like the snapshots of ``skiff run``)."""
+    return Path(".skiff") / "flows" / f"{flow.name}.db"
+
+
+def step_is_idempotent(step: Step, component: Any) -> bool:
+    """May this step run again after a crash without doing twice what it did?
+
+    Yes when the flow declares so, when it is a lookup-or-create, when the component declares
+    the action idempotent, or when its declarative request is a read or a PUT/DELETE.
+    """
+    if step.idempotent is not None:
+        return step.idempotent
+    if step.lookup is not None:
+        return True
+    model = component.function(step.function).model
+    if model.idempotent is not None:
+        return bool(model.idempotent)
+    if model.main:
+        return False
+    request = model.request
+    return request is not None and request.method.upper() in _SAFE_METHODS
+
+
+@dataclass
+class RunStats:
+    """What a run did, for progress lines and summaries."""
+
+    polled: int = 0
+    added: int = 0
+    steps: Counter[tuple[str, str]] = field(default_factory=Counter)  # (step, outcome) → count
+    recovered: int = 0
+    held: int = 0
+
+
+@dataclass
+class _Compiled:
+    step: Step
+    component: Any
+    idempotent: bool
+    mapping: Expression | None
+    when: Expression | None
+    split: Expression | None
+    lookup_mapping: Expression | None
+    lookup_where: Expression | None
+    next_step: str
+
+
+class FlowRunner:
+    """Runs one flow embedded; ``journal`` holds everything, so any instance may pick up where one died."""
+
+    def __init__(
+        self,
+        doc: FlowDocument,
+        *,
+        credentials: Mapping[str, Mapping[str, Any]],
+        journal: Journal | str | Path | None = None,
+        concurrency: int = 8,
+        executor: Any = None,
+        on_change: Callable[[str, str, Row], None] | None = None,
+    ) -> None:
+        from ..executor import Executor
+
+        self.doc = doc
+        self.flow = doc.flow
+        self.base = Path(doc.source).parent if not doc.source.startswith("<") else None
+        self.credentials = {k: dict(v) for k, v in credentials.items()}
+        if isinstance(journal, Journal):
+            self.journal = journal
+        else:
+            self.journal = Journal(journal or default_journal_path(self.flow), flow=self.flow.name)
+        self.concurrency = max(1, concurrency)
+        self.executor = executor if executor is not None else Executor()
+        self._own_executor = executor is None
+        self.on_change = on_change
+        self.stats = RunStats()
+        self._wake = asyncio.Event()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._steps = self._compile()
+        from .check import resolve_step_component
+
+        self._trigger_component = resolve_step_component(self.flow.trigger.component, self.base)
+
+    # ------------------------------------------------------------------ set-up
+
+    def _compile(self) -> dict[str, _Compiled]:
+        from .check import resolve_step_component
+
+        out: dict[str, _Compiled] = {}
+        chain = self.flow.steps
+        for group, steps in (("chain", chain), ("errors", self.flow.errorSteps)):
+            for i, step in enumerate(steps):
+                component = resolve_step_component(step.component, self.base)
+                nxt = chain[i + 1].id if group == "chain" and i + 1 < len(chain) else END
+
+                def expr(source: str | None, name: str, step: Step = step) -> Expression | None:
+                    return Expression(source, step=step.id, field=name) if source is not None else None
+
+                out[step.id] = _Compiled(
+                    step=step,
+                    component=component,
+                    idempotent=step_is_idempotent(step, component),
+                    mapping=expr(step.mapping, "mapping"),
+                    when=expr(step.when, "when"),
+                    split=expr(step.split, "split"),
+                    lookup_mapping=expr(step.lookup.mapping if step.lookup else None, "lookup.mapping"),
+                    lookup_where=expr(step.lookup.where if step.lookup else None, "lookup.where"),
+                    next_step=nxt,
+                )
+        return out
+
+    def cfg_for(self, step: Step | TriggerStep, component: Any) -> dict[str, Any]:
+        """Credentials (by reference) plus the step's own fields; numbers from env vars made numbers."""
+        cfg: dict[str, Any] = {}
+        if step.credentials:
+            if step.credentials not in self.credentials:
+                raise ConfigError(f"step {step.id!r}: credential set {step.credentials!r} was not resolved")
+            cfg.update(self.credentials[step.credentials])
+        cfg.update(step.cfg)
+        fields = dict(component.model.credentials.fields)
+        with contextlib.suppress(KeyError):
+            fields.update(component.function(step.function).fields)
+        for name, value in list(cfg.items()):
+            f = fields.get(name)
+            if f is not None and isinstance(value, str):
+                if f.viewClass == "NumberFieldView" or f.type in ("number", "integer"):
+                    with contextlib.suppress(ValueError):
+                        cfg[name] = float(value) if "." in value else int(value)
+                elif f.viewClass == "CheckBoxView" or f.type == "boolean":
+                    cfg[name] = value.strip().lower() in ("1", "true", "yes", "on")
+        return cfg
+
+    def recover(self) -> tuple[int, int]:
+        """Messages left running by a dead process: again when idempotent, else held in doubt."""
+        retried, held = self.journal.recover(lambda step: step in self._steps and self._steps[step].idempotent)
+        self.stats.recovered += retried
+        self.stats.held += held
+        if retried or held:
+            log.info("recovered %d message(s) to retry, %d held in doubt", retried, held)
+        return retried, held
+
+    async def aclose(self) -> None:
+        if self._own_executor:
+            await self.executor.aclose()
+        self.journal.close()
+
+    async def __aenter__(self) -> FlowRunner:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------------ the trigger
+
+    @property
+    def snapshot_key(self) -> str:
+        t = self.flow.trigger
+        return f"{self.flow.name}/{t.component}/{t.function}"
+
+    async def poll(self, stop: asyncio.Event | None = None) -> int:
+        """One poll of the trigger; returns how many new messages entered the journal."""
+        trigger = self.flow.trigger
+        first = self.flow.steps[0].id
+        component = self._trigger_component
+        cfg = self.cfg_for(trigger, component)
+        key = self.snapshot_key
+        snapshot = self.journal.get_snapshot(key) or {}
+        pending: list[NewMessage] = []
+        added = 0
+        failure: SkiffError | None = None
+
+        async def emit(event: Any) -> None:
+            nonlocal added, failure, snapshot
+            if event.kind == "data":
+                msg: Message = event.payload
+                pending.append(
+                    NewMessage(
+                        id=msg.id,
+                        root=msg.id,
+                        parent=None,
+                        step=first,
+                        body=msg.body,
+                        passthrough={trigger.id: msg.body},
+                    )
+                )
+            elif event.kind in ("snapshot", "updateSnapshot"):
+                snapshot = dict(event.payload) if event.kind == "snapshot" else {**snapshot, **event.payload}
+                # The records before a snapshot and the snapshot itself: one transaction.
+                added += self.journal.add(pending, snapshot=(key, snapshot))
+                pending.clear()
+                self._wake.set()
+                if stop is not None and stop.is_set():
+                    raise _Stopped
+            elif event.kind == "error":
+                failure = event.payload["error"]
+
+        with contextlib.suppress(_Stopped):
+            message = Message(body=dict(trigger.body))
+            await self.executor.run(component, trigger.function, cfg, message, snapshot=snapshot, emit=emit)
+        if pending:  # emitted after the last snapshot: kept; the next poll's repeats are ignored by id
+            added += self.journal.add(pending)
+            self._wake.set()
+        self.stats.polled += 1
+        self.stats.added += added
+        if failure is not None:
+            raise failure
+        return added
+
+    # ------------------------------------------------------------------ the steps
+
+    async def drain(self, stop: asyncio.Event | None = None, *, forever: bool = False) -> None:
+        """Process messages until none is pending (or, ``forever``, until ``stop``)."""
+        inflight: dict[str, asyncio.Task[None]] = {}
+        try:
+            while True:
+                if stop is not None and stop.is_set():
+                    break
+                free = self.concurrency - len(inflight)
+                if free > 0:
+                    for row in self.journal.ready(limit=free, exclude=set(inflight)):
+                        inflight[row.id] = asyncio.create_task(self._process(row))
+                if not inflight:
+                    due = self.journal.next_due()
+                    if due is None and not forever:
+                        return
+                    wait = 1.0 if due is None else max(0.0, due - self.journal.clock())
+                    self._wake.clear()
+                    waiters = [asyncio.ensure_future(self._wake.wait())]
+                    if stop is not None:
+                        waiters.append(asyncio.ensure_future(stop.wait()))
+                    await asyncio.wait(waiters, timeout=min(wait, 1.0), return_when=asyncio.FIRST_COMPLETED)
+                    for w in waiters:
+                        w.cancel()
+                    continue
+                done, _ = await asyncio.wait(inflight.values(), timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    for key, value in list(inflight.items()):
+                        if value is task:
+                            del inflight[key]
+                    task.result()
+        finally:
+            if inflight:  # let running calls finish and be journaled: a clean stop leaves no doubt
+                await asyncio.gather(*inflight.values(), return_exceptions=True)
+
+    async def _process(self, row: Row) -> None:
+        compiled = self._steps.get(row.step)
+        if compiled is None:
+            self.journal.fail(row.id, error_kind="ConfigError", error=f"the flow has no step {row.step!r} any more")
+            self._changed(row, "failed")
+            return
+        step = compiled.step
+        bindings: dict[str, Any] = {"passthrough": row.passthrough}
+        try:
+            if compiled.split is not None and row.item is None:
+                items = compiled.split.evaluate(row.body, bindings)
+                items = items if isinstance(items, list) else [] if items is None else [items]
+                children = [
+                    NewMessage(
+                        id=deterministic_id(row.id, step.id, "item", i),
+                        root=row.root,
+                        parent=row.id,
+                        step=step.id,
+                        body=item,
+                        passthrough=row.passthrough,
+                        item=i,
+                    )
+                    for i, item in enumerate(items)
+                ]
+                self.journal.finish(row.id, status="split", outputs=children, detail={"items": len(children)})
+                self._wake.set()
+                self._changed(row, "split")
+                return
+            if compiled.when is not None and not truthy(compiled.when.evaluate(row.body, bindings)):
+                self.journal.finish(row.id, status="filtered")
+                self._changed(row, "filtered")
+                return
+            body = compiled.mapping.evaluate(row.body, bindings) if compiled.mapping is not None else row.body
+            if body is None:
+                body = {}
+        except MappingError as err:
+            self._failed(row, compiled, err, started=False)
+            return
+        self.journal.start(row.id)
+        attempts = row.attempts + 1
+        try:
+            outputs, found = await self._call(compiled, body, row)
+        except SkiffError as err:
+            self._failed(row, compiled, err, started=True, attempts=attempts, body=body)
+            return
+        except Exception as exc:  # a bug: kept with the message, never lost
+            log.debug("step crashed", exc_info=True)
+            self._failed(row, compiled, ComponentError(f"{type(exc).__name__}: {exc}"), started=True, attempts=attempts)
+            return
+        news = []
+        blobs = []
+        for i, msg in enumerate(outputs):
+            out_id = deterministic_id(row.id, step.id, i)
+            news.append(
+                NewMessage(
+                    id=out_id,
+                    root=row.root,
+                    parent=row.id,
+                    step=compiled.next_step,
+                    body=msg.body,
+                    passthrough={**row.passthrough, step.id: msg.body},
+                    status="done" if compiled.next_step == END else "pending",
+                )
+            )
+            for name, att in msg.attachments.items():
+                if att.content is not None:
+                    blobs.append((out_id, name, att.content_type, att.content))
+        detail = {"input": body, "outputs": len(news)}
+        if found:
+            detail["found"] = True
+        self.journal.finish(row.id, outputs=news, detail=detail, attachments=blobs)
+        self._wake.set()
+        self._changed(row, "found" if found else "done")
+
+    async def _call(self, compiled: _Compiled, body: Any, row: Row) -> tuple[list[Message], bool]:
+        step = compiled.step
+        cfg = self.cfg_for(step, compiled.component)
+        if step.lookup is None:
+            return await self._run(compiled, step.function, cfg, body), False
+        lookup_body = body
+        if compiled.lookup_mapping is not None:
+            lookup_body = compiled.lookup_mapping.evaluate(body, {"passthrough": row.passthrough})
+        # One lookup-or-create per key at a time: two orders of one customer must not both create.
+        lock_key = f"{step.id}\x1f{lookup_body!r}"
+        lock = self._locks.get(lock_key)
+        if lock is None:
+            if len(self._locks) > 10_000:  # forget idle locks now and then
+                self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+            lock = self._locks[lock_key] = asyncio.Lock()
+        async with lock:
+            found = await self._lookup(compiled, cfg, body, lookup_body, row)
+            if found is not None:
+                return [Message(body=found)], True
+            return await self._run(compiled, step.function, cfg, body), False
+
+    async def _lookup(self, compiled: _Compiled, cfg: dict[str, Any], body: Any, lookup_body: Any, row: Row) -> Any:
+        assert compiled.step.lookup is not None
+        records: list[Any] = []
+        for msg in await self._run(compiled, compiled.step.lookup.function, cfg, lookup_body):
+            b = msg.body
+            if isinstance(b, dict) and set(b) <= {"results", "page"} and isinstance(b.get("results"), list):
+                records.extend(b["results"])  # a page wrapper: its records
+            else:
+                records.append(b)
+        for record in records:
+            if record in (None, {}):
+                continue
+            if compiled.lookup_where is None:
+                return record
+            if truthy(compiled.lookup_where.evaluate(record, {"input": body, "passthrough": row.passthrough})):
+                return record
+        return None
+
+    async def _run(self, compiled: _Compiled, function: str, cfg: dict[str, Any], body: Any) -> list[Message]:
+        outputs: list[Message] = []
+        failure: list[SkiffError] = []
+
+        async def emit(event: Any) -> None:
+            if event.kind == "data":
+                outputs.append(event.payload)
+            elif event.kind == "error":
+                failure.append(event.payload["error"])
+            elif event.kind == "rebound":
+                failure.append(TransientError(f"rebound: {event.payload}"))
+
+        await self.executor.run(compiled.component, function, cfg, Message(body=body), emit=emit)
+        if failure:
+            raise failure[0]
+        return outputs
+
+    def _failed(
+        self,
+        row: Row,
+        compiled: _Compiled,
+        err: SkiffError,
+        *,
+        started: bool,
+        attempts: int = 0,
+        body: Any = None,
+    ) -> None:
+        policy = compiled.step.onError
+        text = str(err)
+        if err.retryable and attempts <= policy.retries:
+            delay = policy.delay(attempts)
+            self.journal.retry_later(row.id, delay=delay, error_kind=err.kind, error=text)
+            self._changed(row, "retry")
+            return
+        if policy.then == "skip":
+            nxt = compiled.next_step
+            out = NewMessage(
+                id=deterministic_id(row.id, compiled.step.id, "skip"),
+                root=row.root,
+                parent=row.id,
+                step=nxt,
+                body=row.body,
+                passthrough=row.passthrough,
+                status="done" if nxt == END else "pending",
+            )
+            self.journal.fail(row.id, error_kind=err.kind, error=text, status="skipped", outputs=[out])
+            self._wake.set()
+            self._changed(row, "skipped")
+            return
+        if policy.then == "route" and policy.route:
+            out = NewMessage(
+                id=deterministic_id(row.id, compiled.step.id, "error"),
+                root=row.root,
+                parent=row.id,
+                step=policy.route,
+                body={"error": {"name": err.kind, "message": text}, "errorInput": row.body},
+                passthrough=row.passthrough,
+            )
+            self.journal.fail(row.id, error_kind=err.kind, error=text, status="routed", outputs=[out])
+            self._wake.set()
+            self._changed(row, "routed")
+            return
+        self.journal.fail(row.id, error_kind=err.kind, error=text)
+        self._changed(row, "failed")
+
+    def _changed(self, row: Row, outcome: str) -> None:
+        self.stats.steps[(row.step, outcome)] += 1
+        if self.on_change is not None:
+            self.on_change(row.step, outcome, row)
+
+    # ------------------------------------------------------------------ whole runs
+
+    async def run_once(self, stop: asyncio.Event | None = None) -> None:
+        """Recover, poll once, and process everything (retries included) until nothing is pending."""
+        self.recover()
+        await self.poll(stop)
+        await self.drain(stop)
+
+    async def run_forever(self, stop: asyncio.Event, *, interval: float | None = None) -> None:
+        """Poll on the trigger's schedule while processing, until ``stop``; then finish what is running."""
+        self.recover()
+        worker = asyncio.create_task(self.drain(stop, forever=True))
+        try:
+            while not stop.is_set():
+                started = time.time()
+                try:
+                    await self.poll(stop)
+                except SkiffError as err:
+                    log.warning("trigger poll failed: %s", err)
+                    self.stats.steps[(self.flow.trigger.id, "failed")] += 1
+                wait = self._next_wait(started, interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=wait)
+        finally:
+            await worker
+
+    def _next_wait(self, started: float, interval: float | None) -> float:
+        schedule = self.flow.trigger.schedule
+        if interval is not None:
+            return max(0.0, started + interval - time.time())
+        if schedule.cron is not None:
+            from datetime import UTC, datetime
+
+            from croniter import croniter
+
+            nxt = croniter(schedule.cron, datetime.now(UTC)).get_next(float)
+            return max(0.0, float(nxt) - time.time())
+        every = schedule.interval or 60.0
+        return max(0.0, started + every - time.time())
+
+
+class _Stopped(BaseException):
+    """Raised at a snapshot commit after a stop was requested (BaseException: no handler eats it)."""
