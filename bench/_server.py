@@ -55,7 +55,8 @@ class CyclicPages:
         self.middles: list[tuple[bytes, int]] = []
         for p in range(max(1, min(distinct, self.total_pages))):
             first, last = self._bounds(p)
-            self.middles.append((b",".join(_dumps(make_order(i)) for i in range(first + 1, last - 1)), last - first - 2))
+            middle = b",".join(_dumps(make_order(i)) for i in range(first + 1, last - 1))
+            self.middles.append((middle, last - first - 2))
 
     def _bounds(self, index: int) -> tuple[int, int]:
         first = index * self.page_size

@@ -336,28 +336,33 @@ def rate_section(report: Report, args: argparse.Namespace, tmp: Path) -> None:
         run = run_process(cmd, tmp / "rate.out")
         if run.lines != orders:
             raise SystemExit(f"rate-limited sync wrote {run.lines} records, not {orders}")
-        _rate_rows(report, "rate-limited sync, one process (Billbee sandbox, real throttles)", _server_log(info), interval, run.wall)
+        label = "rate-limited sync, one process (Billbee sandbox, real throttles)"
+        _rate_rows(report, label, _server_log(info), interval, run.wall)
 
         help_text = subprocess.run([SKIFF, "run", "--help"], capture_output=True, text=True).stdout
         if "--rate-limits" not in help_text:
-            report.add("rate-limited sync, two processes sharing the limit through Redis", "not run: `skiff run` has no --rate-limits option in this tree", "≤ 1.05 ×, 0 × 429", "not measured")
+            report.add(
+                "rate-limited sync, two processes sharing the limit through Redis",
+                "not run: `skiff run` has no --rate-limits option in this tree",
+                "≤ 1.05 ×, 0 × 429",
+                "not measured",
+            )
             return
         httpx.delete(f"{info['url']}/_sandbox/requests")
         time.sleep(1.2)  # the first sync's windows pass
         redis_url = os.environ.get("SKIFF_BENCH_REDIS", "redis://127.0.0.1:6379/0")
         shared = [*cmd, "--rate-limits", redis_url]
         outs = [tmp / f"rate{i}.out" for i in (1, 2)]
-        files = [open(o, "wb") for o in outs]
-        t0 = time.perf_counter()
-        procs = [subprocess.Popen(shared, stdout=f, stderr=subprocess.PIPE, env=_env()) for f in files]
-        errors = [p.communicate()[1] for p in procs]
-        wall = time.perf_counter() - t0
-        for f in files:
-            f.close()
+        with open(outs[0], "wb") as one, open(outs[1], "wb") as two:
+            t0 = time.perf_counter()
+            procs = [subprocess.Popen(shared, stdout=f, stderr=subprocess.PIPE, env=_env()) for f in (one, two)]
+            errors = [p.communicate()[1] for p in procs]
+            wall = time.perf_counter() - t0
         for p, err in zip(procs, errors, strict=True):
             if p.returncode != 0:
                 raise SystemExit(f"shared-limit sync exited {p.returncode}: {err.decode(errors='replace')[-600:]}")
-        _rate_rows(report, "rate-limited sync, two processes sharing the limit through Redis", _server_log(info), interval, wall)
+        label = "rate-limited sync, two processes sharing the limit through Redis"
+        _rate_rows(report, label, _server_log(info), interval, wall)
 
 
 def other_benchmarks(report: Report, args: argparse.Namespace) -> None:
@@ -371,7 +376,8 @@ def other_benchmarks(report: Report, args: argparse.Namespace) -> None:
         print(f"{name}: {' '.join(cmd[1:])}", flush=True)
         done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=REPO, timeout=600)
         if done.returncode != 0:
-            report.add(f"{name} benchmark", f"failed (exit {done.returncode}): {done.stderr.strip()[-200:]}", "", "failed")
+            failed = f"failed (exit {done.returncode}): {done.stderr.strip()[-200:]}"
+            report.add(f"{name} benchmark", failed, "", "failed")
             continue
         lines = [ln.strip() for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
         for line in lines:

@@ -8,7 +8,6 @@ rather than loses.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -16,6 +15,7 @@ from ..component import resolve_component
 from ..errors import SkiffError
 from ..executor import Event, Executor
 from ..message import Message
+from .output import JsonLines
 
 __all__ = ["StopRequested", "default_state_path", "run_call", "snapshot_key"]
 
@@ -34,10 +34,6 @@ def snapshot_key(component: str, function: str, flow_id: str) -> str:
     return f"{flow_id}/{component}/{function}"
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
 async def run_call(
     component_ref: str,
     function_name: str,
@@ -53,6 +49,7 @@ async def run_call(
     require_trigger: bool = False,
 ) -> int:
     stream = out or sys.stdout
+    lines = JsonLines(stream)
     component = resolve_component(component_ref)
     function = component.function(function_name)
     is_trigger = function.kind == "trigger"
@@ -86,10 +83,10 @@ async def run_call(
         nonlocal error
         if event.kind == "data":
             msg: Message = event.payload
-            stream.write(_dumps(msg.to_dict() if messages else msg.body) + "\n")
+            lines.write(msg.to_dict() if messages else msg.body)
             progress.tick()
         elif event.kind in ("snapshot", "updateSnapshot") and store is not None and not dry_run:
-            stream.flush()  # the records before this snapshot are out before it is committed
+            lines.flush()  # the records before this snapshot are out before it is committed
             if lease is not None:
                 lease.check()
             if event.kind == "snapshot":
@@ -109,7 +106,7 @@ async def run_call(
             )
     finally:
         progress.close()
-        stream.flush()
+        lines.flush()
         if lease is not None:
             await lease.release()
         if store is not None:
