@@ -14,12 +14,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
-
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .errors import ConfigError
 
@@ -28,31 +24,38 @@ __all__ = ["compile_check", "has_template", "render", "render_string"]
 _SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
 
 
-class _Environment(ImmutableSandboxedEnvironment):
-    """Missing mapping keys give None; everything else is as strict as the sandbox."""
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if isinstance(obj, Mapping):
-            if attribute in obj:
-                return obj[attribute]
-            # Fall through for real dict methods (``body.get('x')``, ``cfg.items()``).
-            if not hasattr(obj, attribute):
-                return None
-        return super().getattr(obj, attribute)
-
-    def getitem(self, obj: Any, argument: Any) -> Any:
-        if isinstance(obj, Mapping) and isinstance(argument, str | int) and argument not in obj:
-            return None
-        return super().getitem(obj, argument)
-
-
 def _tojson(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-_env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-_env.filters["tojson"] = _tojson
-_env.filters["json"] = _tojson
+@cache
+def _env() -> Any:
+    """The sandboxed environment, built on first use: templates that are plain ``{{ a.b }}``
+    paths (most of them) never need Jinja2, which costs ~25 ms to import at start-up."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class _Environment(ImmutableSandboxedEnvironment):
+        """Missing mapping keys give None; everything else is as strict as the sandbox."""
+
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            if isinstance(obj, Mapping):
+                if attribute in obj:
+                    return obj[attribute]
+                # Fall through for real dict methods (``body.get('x')``, ``cfg.items()``).
+                if not hasattr(obj, attribute):
+                    return None
+            return super().getattr(obj, attribute)
+
+        def getitem(self, obj: Any, argument: Any) -> Any:
+            if isinstance(obj, Mapping) and isinstance(argument, str | int) and argument not in obj:
+                return None
+            return super().getitem(obj, argument)
+
+    env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env.filters["tojson"] = _tojson
+    env.filters["json"] = _tojson
+    return env
 
 
 def has_template(text: str) -> bool:
@@ -61,12 +64,12 @@ def has_template(text: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _compile_expression(expr: str) -> Any:
-    return _env.compile_expression(expr, undefined_to_none=False)
+    return _env().compile_expression(expr, undefined_to_none=False)
 
 
 @lru_cache(maxsize=4096)
 def _compile_template(text: str) -> Any:
-    return _env.from_string(text)
+    return _env().from_string(text)
 
 
 def _single_expression(text: str) -> str | None:
@@ -147,6 +150,9 @@ def render_string(text: str, context: Mapping[str, Any], *, where: str | None = 
     value = _fast(text, context)
     if value is not _NO_FAST:
         return value
+    from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+    from jinja2.exceptions import SecurityError
+
     try:
         expr = _single_expression(text)
         if expr is not None:
@@ -177,12 +183,14 @@ def render(value: Any, context: Mapping[str, Any], *, where: str | None = None) 
 
 
 def _check_one(text: str) -> str | None:
+    from jinja2 import TemplateSyntaxError
+
     try:
         expr = _single_expression(text)
         if expr is not None:
-            _env.parse("{{" + expr + "}}")
+            _env().parse("{{" + expr + "}}")
         else:
-            _env.parse(text)
+            _env().parse(text)
     except TemplateSyntaxError as exc:
         return f"template syntax error in {text!r}: {exc.message}"
     return None
@@ -206,8 +214,10 @@ def compile_check(value: Any, pointer: str = "") -> list[tuple[str, str]]:
 
 def referenced_names(text: str) -> set[str]:
     """Top-level variable names a template uses (for validation messages)."""
+    from jinja2 import TemplateSyntaxError, nodes
+
     try:
-        ast = _env.parse(text)
+        ast = _env().parse(text)
     except TemplateSyntaxError:
         return set()
     return {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"}

@@ -69,8 +69,53 @@ class SchemaValidator:
         return found
 
 
+_SIMPLE_TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+    "null": lambda v: v is None,
+}
+
+
+def _compile_flat(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
+    """A plain-Python check for flat object schemas (every cfg schema: ``properties`` that
+    declare only a ``type``, and ``required``), so a call whose schemas are all of this kind
+    never loads jsonschema-rs (~4 MB). It only ever says "valid" when the schema agrees: an
+    integer written as 1.0 and the like are left to the reference validator."""
+    if set(schema) - {"type", "properties", "required"} or schema.get("type") != "object":
+        return None
+    properties = schema.get("properties") or {}
+    required = schema.get("required") or []
+    if not isinstance(properties, dict) or not isinstance(required, list):
+        return None
+    checks: list[tuple[str, tuple[Callable[[Any], bool], ...]]] = []
+    for name, sub in properties.items():
+        if not isinstance(sub, dict) or set(sub) - {"type"}:
+            return None
+        if not sub:
+            continue  # {}: anything goes
+        types = sub["type"] if isinstance(sub["type"], list) else [sub["type"]]
+        if not all(isinstance(t, str) and t in _SIMPLE_TYPES for t in types):
+            return None
+        checks.append((name, tuple(_SIMPLE_TYPES[t] for t in types)))
+    needed = tuple(required)
+
+    def is_valid(instance: Any) -> bool:
+        if not isinstance(instance, dict) or not all(name in instance for name in needed):
+            return False
+        return all(name not in instance or any(ok(instance[name]) for ok in accept) for name, accept in checks)
+
+    return is_valid
+
+
 def _compile_fast(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
     """jsonschema-rs's ``is_valid`` for self-contained schemas; None when it cannot be used."""
+    flat = _compile_flat(schema)
+    if flat is not None:
+        return flat
     if '"$ref": "./' in json.dumps(schema):  # file references: the reference validator resolves them
         return None
     try:

@@ -18,6 +18,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from ..errors import ConfigError, InputError, SkiffError
+from .lazy import LazyGroup, import_httpx
 
 __all__ = ["cli", "main"]
 
@@ -58,7 +59,7 @@ def parse_json_arg(value: str | None, what: str, *, error: type[SkiffError] = Co
         raise error(f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
 
 
-class _Group(click.Group):
+class _Group(LazyGroup):
     """Turns every SkiffError into one line and its exit code; tracebacks only with --debug."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -264,6 +265,7 @@ def run(
     """Run one action or trigger call and print what it emits as JSON lines."""
     import asyncio
 
+    import_httpx()
     from .runner import run_call
 
     code = asyncio.run(
@@ -288,6 +290,7 @@ def verify(component: str, cfg: str | None) -> None:
     """verifyCredentials: exit 0 when the cfg is accepted, 3 when it is not."""
     import asyncio
 
+    import_httpx()
     from ..component import resolve_component
     from ..executor import Executor
 
@@ -314,6 +317,7 @@ def select(component: str, function: str, field: str, cfg: str | None) -> None:
     """Print the options {value: label} of a select field (FUNCTION '-' for credential fields)."""
     import asyncio
 
+    import_httpx()
     from ..component import resolve_component
     from ..executor import Executor
 

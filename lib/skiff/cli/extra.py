@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..errors import ConfigError
+from .lazy import LazyGroup
 
 __all__ = ["register"]
 
@@ -55,14 +56,19 @@ def sandbox(name: str, port: int, host: str, seed: int, no_rate_limits: bool) ->
     server.stop()
 
 
-def register(cli: click.Group) -> None:
-    """Add the commands that live in this module (and the modules they use)."""
-    from .cmd_demo import demo
-    from .cmd_flow import flow
-    from .cmd_generate import generate
-    from .cmd_poll import poll
-    from .cmd_state import state
-    from .cmd_worker import worker
+# Imported when used: ``skiff run`` need not load the demo (rich), flows, the worker or the generator.
+_LAZY = {
+    "poll": ".cmd_poll:poll",
+    "state": ".cmd_state:state",
+    "generate": ".cmd_generate:generate",
+    "demo": ".cmd_demo:demo",
+    "flow": ".cmd_flow:flow",
+    "worker": ".cmd_worker:worker",
+}
 
-    for command in (sandbox, poll, state, generate, demo, flow, worker):
-        cli.add_command(command)
+
+def register(cli: LazyGroup) -> None:
+    """Add the commands that live in this module and, by name, those of their own modules."""
+    cli.add_command(sandbox)
+    for name, target in _LAZY.items():
+        cli.add_lazy_command(name, target)
