@@ -1,4 +1,4 @@
-"""``skiff demo``, the quick start's main job: full sync, nothing new, then only the new orders."""
+"""``skiff demo``: example (a) end to end on the sandboxes, checked against Billomat's own records."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import subprocess
 from tests.support import skiff_cmd
 
 
-def test_demo_syncs_incrementally_without_429(tmp_path: object) -> None:
-    proc = subprocess.run(
-        skiff_cmd("demo", "--orders", "600", "--new", "3"), capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
+def test_demo_runs_example_a_without_loss_duplicates_or_429() -> None:
+    proc = subprocess.run(skiff_cmd("demo", "--orders", "12", "--new", "2"), capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
-    assert re.search(r"emitted: full / again / new\s*│\s*600 / 0 / 3", out), out
-    assert re.search(r"only the new orders arrived\s*│\s*yes", out), out
-    assert re.search(r"429 answers\s*│\s*0\b", out), out
+    assert "14 orders, 14 confirmations, 0 lost, 0 duplicated, 0 × 429." in out, out
+    assert re.search(r"confirmations\s*│\s*14 \(14 completed, 14 PDFs\)", out), out
+    assert re.search(r"runs: new orders\s*│\s*12 then 2", out), out
+    assert re.search(r"failed or in doubt\s*│\s*0\b", out), out

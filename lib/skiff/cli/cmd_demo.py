@@ -1,130 +1,192 @@
-"""``skiff demo``: a real incremental sync of Billbee orders against the local Billbee sandbox.
+"""``skiff demo``: example (a) end to end, Billbee orders → Billomat confirmations with their PDF.
 
-It starts the sandbox on a free port, syncs every order through the ``updatedOrders`` trigger at
-Billbee's real rate limits, polls again to show that nothing is new, adds a few orders and shows
-that only those arrive, and ends with a summary. Snapshots go to a SQLite file, as in production.
+It starts the Billbee and Billomat sandboxes on free ports (at the vendors' real rate limits),
+runs the flow ``examples/billbee-orders-to-billomat.yaml`` embedded with its journal, adds a few
+orders and runs again (only those go through), and ends with a summary checked against the
+Billomat sandbox: every order has exactly one completed confirmation, and no request got a 429.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-__all__ = ["demo"]
+__all__ = ["DemoSandboxes", "demo", "example_a_path", "example_sandboxes"]
+
+EXAMPLE_A = "billbee-orders-to-billomat.yaml"
+
+
+def example_a_path() -> Path:
+    """Example (a), from the checkout or from the installed wheel."""
+    from ..component.loader import repo_root
+
+    root = repo_root()
+    if root is None or not (root / "examples" / EXAMPLE_A).is_file():
+        from ..errors import ConfigError
+
+        raise ConfigError(f"examples/{EXAMPLE_A} is not installed with skiff")
+    return root / "examples" / EXAMPLE_A
 
 
 @dataclass
-class _Poll:
-    records: int = 0
-    ids: list[Any] = field(default_factory=list)
-    elapsed: float = 0.0
+class DemoSandboxes:
+    """The two sandboxes of example (a) and the environment its credential sets read."""
+
+    billbee: Any
+    billomat: Any
+    billbee_url: str  # admin API under it
+    billomat_url: str
+    env: dict[str, str]
+
+
+@contextmanager
+def example_sandboxes(
+    *, orders: int, seed: int = 1, billomat_requests: int = 300, billomat_window: float = 900
+) -> Iterator[DemoSandboxes]:
+    """Billbee with ``orders`` orders and Billomat (300 requests per 15 minutes unless told), served."""
+    from ..sandbox import load_sandbox, serve
+
+    billbee = load_sandbox("billbee", seed=seed, orders=orders)
+    billomat = load_sandbox("billomat", seed=seed, window_requests=billomat_requests, window_seconds=billomat_window)
+    with serve(billbee) as bb, serve(billomat) as bm:
+        c1, c2 = billbee.default_credentials, billomat.default_credentials
+        env = {
+            "BILLBEE_URL": bb.base_url,
+            "BILLBEE_API_KEY": c1["apiKey"],
+            "BILLBEE_USERNAME": c1["username"],
+            "BILLBEE_PASSWORD": c1["password"],
+            "BILLOMAT_URL": bm.base_url,
+            "BILLOMAT_ID": c2["billomatId"],
+            "BILLOMAT_API_KEY": c2["apiKey"],
+            "BILLOMAT_RATE_LIMIT": str(billomat_requests),
+        }
+        yield DemoSandboxes(billbee, billomat, bb.url, bm.url, env)
 
 
 @click.command()
-@click.option("--orders", default=2500, show_default=True, help="Orders in the sandbox account.")
-@click.option("--new", "new_orders", default=5, show_default=True, help="Orders added before the last poll.")
-@click.option("--state", type=click.Path(dir_okay=False), help="SQLite file for the snapshots (default: a temp file).")
-def demo(orders: int, new_orders: int, state: str | None) -> None:
-    """Sync Billbee orders from the local sandbox: full, then incremental."""
-    asyncio.run(_demo(orders, new_orders, state))
+@click.option("--orders", default=20, show_default=True, help="Orders in the Billbee sandbox account.")
+@click.option("--new", "new_orders", default=3, show_default=True, help="Orders added before the second run.")
+@click.option("--journal", type=click.Path(dir_okay=False), help="The flow's journal (default: a temp file).")
+def demo(orders: int, new_orders: int, journal: str | None) -> None:
+    """Run example (a) on the sandboxes: Billbee orders → Billomat client → confirmation → complete → PDF."""
+    asyncio.run(_demo(orders, new_orders, journal))
 
 
-async def _demo(orders: int, new_orders: int, state: str | None) -> None:
+async def _demo(orders: int, new_orders: int, journal: str | None) -> None:
     import httpx
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from ..component import resolve_component
-    from ..executor import Event, Executor
-    from ..message import Message
-    from ..sandbox import load_sandbox, serve
-    from ..state import open_store
+    from ..flow import load_flow, resolve_credentials
+    from ..flow.journal import Journal
+    from ..flow.runner import FlowRunner
 
-    console = Console(stderr=False)
-    app = load_sandbox("billbee", seed=1, orders=orders)
-    component = resolve_component("billbee")
-    trigger = "updatedOrders"
-    with tempfile.TemporaryDirectory() as tmp, serve(app) as server:
-        cfg = {"baseUrl": server.base_url, **app.default_credentials}
-        db = state or str(Path(tmp) / "state.db")
-        store = open_store(db)
-        key = f"demo/billbee/{trigger}"
-        await store.delete(key)
-        console.print(f"[bold]Billbee sandbox[/] on {server.base_url} with {orders} orders")
-        console.print(f"trigger [bold]billbee.{trigger}[/] · snapshots in {db}\n")
+    console = Console(highlight=False)
+    path = example_a_path()
+    doc = load_flow(path)
+    flow = doc.flow
+    steps = [s.id for s in flow.steps]
+    with tempfile.TemporaryDirectory() as tmp, example_sandboxes(orders=orders) as boxes:
+        db = Path(journal) if journal else Path(tmp) / "journal.db"
+        console.print(f"[bold]flow[/] {flow.name}  ({path})")
+        console.print(f"  trigger {flow.trigger.component}.{flow.trigger.function} → " + " → ".join(steps))
+        console.print(f"  Billbee sandbox {boxes.env['BILLBEE_URL']} with {orders} orders (2 requests/s per endpoint)")
+        console.print(f"  Billomat sandbox {boxes.env['BILLOMAT_URL']} (300 requests per 15 minutes)")
+        console.print(f"  journal {db}\n")
+        credentials = resolve_credentials(flow, environ={**os.environ, **boxes.env})
 
-        async def one_poll(executor: Executor, label: str, expected: int | None) -> _Poll:
-            result = _Poll()
-            snapshot = await store.get(key) or {}
+        async def one_run(label: str) -> tuple[int, float]:
             progress = Progress(
-                TextColumn(f"{label:<22}"),
+                TextColumn("{task.description:<22}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
                 console=console,
-                transient=False,
             )
-            task = progress.add_task(label, total=expected)
+            tasks: dict[str, Any] = {}
 
-            async def emit(event: Event) -> None:
-                if event.kind == "data":
-                    result.records += 1
-                    msg: Message = event.payload
-                    result.ids.append(msg.body.get("BillBeeOrderId"))
-                    progress.advance(task)
-                elif event.kind == "snapshot":
-                    await store.put(key, event.payload)  # after the records before it
-                elif event.kind == "error":
-                    raise event.payload["error"]
+            def changed(step: str, outcome: str, row: Any) -> None:
+                if step in tasks and outcome in ("done", "found", "skipped", "filtered"):
+                    progress.advance(tasks[step])
 
+            runner = FlowRunner(doc, credentials=credentials, journal=Journal(db, flow=flow.name), on_change=changed)
             started = time.monotonic()
-            with progress:
-                run = await executor.run(component, trigger, cfg, Message(body={}), snapshot=snapshot, emit=emit)
-                progress.update(task, total=expected if expected else max(result.records, 1))
-                if not result.records:
-                    progress.update(task, completed=0, total=0)
-            result.elapsed = time.monotonic() - started
-            if run.error is not None:
-                raise run.error
-            return result
+            async with runner:
+                runner.recover()
+                added = await runner.poll()
+                console.print(f"[bold]{label}[/]: {added} new order(s)")
+                with progress:
+                    for step in steps:
+                        tasks[step] = progress.add_task(f"  {step}", total=added)
+                    await runner.drain()
+            return added, time.monotonic() - started
 
-        async with Executor() as executor:
-            full = await one_poll(executor, "1. full sync", orders)
-            again = await one_poll(executor, "2. poll again", 0)
-            async with httpx.AsyncClient() as admin:
-                seeded = await admin.post(
-                    f"{server.url}/_sandbox/seed", json={"resource": "orders", "count": new_orders}
-                )
-                seeded.raise_for_status()
-                new_ids = seeded.json().get("ids", [])
-                console.print(f"   added {len(new_ids)} orders: {', '.join(str(i) for i in new_ids)}")
-                incremental = await one_poll(executor, "3. after new orders", len(new_ids))
-                log = (await admin.get(f"{server.url}/_sandbox/requests", params={"limit": 1_000_000})).json()
-            stats = executor.http_stats()
-        await store.close()
+        first, first_elapsed = await one_run("1. first run")
+        async with httpx.AsyncClient() as admin:
+            seeded = await admin.post(f"{boxes.billbee_url}/_sandbox/seed", json={"resource": "orders", "count": new_orders})
+            seeded.raise_for_status()
+            console.print(f"\n   {len(seeded.json().get('ids', []))} orders added in Billbee\n")
+            second, second_elapsed = await one_run("2. after new orders")
+            logs = {}
+            for name, url in (("billbee", boxes.billbee_url), ("billomat", boxes.billomat_url)):
+                answer = (await admin.get(f"{url}/_sandbox/requests", params={"limit": 1_000_000})).json()
+                logs[name] = [e for e in answer.get("requests", []) if "/_sandbox/" not in str(e.get("path", ""))]
+        summary = Journal(db, flow=flow.name)
+        results = len(summary.rows(statuses=("done",), step="$end"))
+        troubled = len(summary.rows(statuses=("failed", "doubt", "pending", "running")))
+        summary.close()
+        all_orders = {str(r["BillBeeOrderId"]) for r in boxes.billbee.store["orders"]}
+        by_order: dict[str, list[dict[str, Any]]] = {}
+        for record in boxes.billomat.store["confirmations"]:
+            label = str(record.get("label") or "")
+            if label.startswith("Billbee order "):
+                by_order.setdefault(label.removeprefix("Billbee order "), []).append(record)
 
-    entries = log.get("requests", log) if isinstance(log, dict) else log
-    api_calls = [e for e in entries if "/_sandbox/" not in str(e.get("path", ""))]
-    throttled = sum(1 for e in api_calls if e.get("status") == 429)
-    requests = len(api_calls)
-    # Billbee allows 2 requests per second on one endpoint: the fastest possible sync.
-    minimum = max(0.0, (requests - 2) / 2.0)
-    elapsed = full.elapsed + again.elapsed + incremental.elapsed
+    lost = len(all_orders - set(by_order))
+    duplicated = sum(len(v) - 1 for v in by_order.values() if len(v) > 1)
+    completed = sum(1 for v in by_order.values() for c in v if c.get("status") == "OPEN")
+    throttled = sum(1 for entries in logs.values() for e in entries if e.get("status") == 429)
+    billomat_requests = len(logs["billomat"])
     table = Table(title="summary", show_header=False)
-    table.add_row("orders in the account", str(orders + len(new_ids)))
-    table.add_row("emitted: full / again / new", f"{full.records} / {again.records} / {incremental.records}")
-    table.add_row("only the new orders arrived", "yes" if sorted(incremental.ids) == sorted(new_ids) else "NO")
-    table.add_row("distinct orders emitted", str(len(set(full.ids) | set(incremental.ids))))
-    table.add_row("API requests", str(requests))
+    table.add_row("orders", str(len(all_orders)))
+    table.add_row("confirmations", f"{sum(len(v) for v in by_order.values())} ({completed} completed, {results} PDFs)")
+    table.add_row("lost", str(lost))
+    table.add_row("duplicated", str(duplicated))
     table.add_row("429 answers", str(throttled))
-    table.add_row("retries", str(sum(s.retries for s in stats)))
-    table.add_row("elapsed", f"{elapsed:.1f} s (the 2 req/s endpoint limit allows {minimum:.1f} s at best)")
+    table.add_row("runs: new orders", f"{first} then {second}")
+    table.add_row("API requests", f"Billbee {len(logs['billbee'])}, Billomat {billomat_requests}")
+    table.add_row("failed or in doubt", str(troubled))
+    table.add_row("elapsed", f"{first_elapsed + second_elapsed:.1f} s")
     console.print()
     console.print(table)
+    console.print(
+        f"\n{len(all_orders)} orders, {sum(len(v) for v in by_order.values())} confirmations, {lost} lost,"
+        f" {duplicated} duplicated, {throttled} × 429.",
+    )
+    console.print(
+        f"Each order took {billomat_requests / max(1, len(all_orders)):.1f} Billomat requests (look up the client,"
+        " create it when missing, look up and create the confirmation, check and complete it, fetch the PDF)."
+        " Billomat allows 300 requests per 15 minutes, so this account can confirm about"
+        f" {300 / max(1.0, billomat_requests / max(1, len(all_orders))):.0f} orders per quarter hour;"
+        " skiff waits before sending rather than collecting 429s.",
+    )
+    console.print("\n[bold]Try next[/]")
+    for command, why in (
+        (f"skiff flow validate {path}", "check the flow file: each problem on one line with its position"),
+        ("skiff sandbox billbee & skiff sandbox billomat &", "keep the sandboxes running (each prints its cfg)"),
+        (f"skiff flow run {path} --once", "with BILLBEE_* and BILLOMAT_* set; then: skiff flow status FILE"),
+    ):
+        console.print(f"  [cyan]{escape(command)}[/]\n      {why}", soft_wrap=True)
+    if lost or duplicated or throttled or troubled:
+        raise SystemExit(1)
