@@ -9,7 +9,9 @@ from tests.support import skiff_cmd
 
 
 def test_demo_runs_example_a_without_loss_duplicates_or_429() -> None:
-    proc = subprocess.run(skiff_cmd("demo", "--orders", "12", "--new", "2"), capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        skiff_cmd("demo", "--orders", "12", "--new", "2"), capture_output=True, text=True, timeout=180
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     assert "14 orders, 14 confirmations, 0 lost, 0 duplicated, 0 × 429." in out, out

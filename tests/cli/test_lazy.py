@@ -55,4 +55,4 @@ def test_lazy_commands_load_when_used() -> None:
     assert {"demo", "poll", "state", "generate", "sandbox"} <= set(cli.list_commands(None))  # type: ignore[arg-type]
     result = CliRunner().invoke(cli, ["demo", "--help"])
     assert result.exit_code == 0, result.output
-    assert "Sync Billbee orders" in result.output
+    assert "Run example (a)" in result.output

@@ -134,7 +134,9 @@ async def _demo(orders: int, new_orders: int, journal: str | None) -> None:
 
         first, first_elapsed = await one_run("1. first run")
         async with httpx.AsyncClient() as admin:
-            seeded = await admin.post(f"{boxes.billbee_url}/_sandbox/seed", json={"resource": "orders", "count": new_orders})
+            seeded = await admin.post(
+                f"{boxes.billbee_url}/_sandbox/seed", json={"resource": "orders", "count": new_orders}
+            )
             seeded.raise_for_status()
             console.print(f"\n   {len(seeded.json().get('ids', []))} orders added in Billbee\n")
             second, second_elapsed = await one_run("2. after new orders")
