@@ -247,7 +247,7 @@ def memory_section(report: Report, args: argparse.Namespace, tmp: Path, at_n: li
         run = run_process([SKIFF, "run", PAGED, "orders", "--cfg", f"@{cfg}"], tmp / "big.out")
     if run.lines != big:
         raise SystemExit(f"skiff wrote {run.lines} records, not {big}")
-    at = med([x.rss_mb for x in at_n])
+    at = med([x.rss_mb for x in at_n]) if at_n else float("nan")
     report.add(
         f"peak RSS of `skiff run` at N = {args.records:,} and {args.scale} × N = {big:,} records",
         f"**{at:.1f} → {run.rss_mb:.1f} MB** ({run.wall:.1f} s, {big / run.wall:,.0f} records/s)",
@@ -406,7 +406,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="rounds of each whole-process contender")
     parser.add_argument("--scale", type=int, default=20, help="the memory run reads scale x N records")
     parser.add_argument("--orders", type=int, default=2500, help="orders in the rate-limited Billbee sync")
-    parser.add_argument("--skip", default="", help="comma list of sections to leave out: memory,rate,others")
+    parser.add_argument("--skip", default="", help="comma list of sections to leave out: sync,memory,rate,others")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one round: checks that it runs")
     args = parser.parse_args()
     if args.quick:
@@ -417,9 +417,9 @@ def main() -> None:
     report = Report()
     tmp = Path(tempfile.mkdtemp(prefix="skiff-bench-all-"))
     try:
-        runs = sync_section(report, args, tmp)
+        runs = sync_section(report, args, tmp) if "sync" not in skip else {}
         if "memory" not in skip:
-            memory_section(report, args, tmp, runs["skiff"])
+            memory_section(report, args, tmp, runs.get("skiff", []))
         if "rate" not in skip:
             rate_section(report, args, tmp)
         if "others" not in skip:
