@@ -155,7 +155,9 @@ class RateLimiter:
 
     With shared storage (``redis://``) each send is also recorded in a window of sends, so
     workers see each other's requests as they go out, not only as they complete.
-    ``margin`` widens every window a little against clock differences. One RateLimiter may
+    ``margin`` widens every window a little (10 ms: timer granularity; the completion stamps
+    already cover latency and queueing at the server, and skew between clocks moves no
+    interval), so a sync runs at the declared rate's edge. One RateLimiter may
     serve many HttpClients (e.g. several steps with one credential).
     """
 
@@ -163,7 +165,7 @@ class RateLimiter:
         self,
         storage_uri: str = "memory://",
         *,
-        margin: float = 0.05,
+        margin: float = 0.01,
     ) -> None:
         uri = storage_uri if storage_uri.startswith("async+") else f"async+{storage_uri}"
         options: dict[str, str] = {}
