@@ -207,3 +207,56 @@ def rabbitmqctl(*args: str) -> str:
     if out.returncode != 0:
         raise AssertionError(f"rabbitmqctl {' '.join(args)}: {out.stderr.strip()}")
     return out.stdout
+
+
+class WorkerProcess:
+    """``skiff worker`` in a subprocess; its stderr is collected line by line."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        import sys
+        import threading
+
+        from tests.support import SKIFF
+
+        self.lines: list[str] = []
+        self._ready = threading.Event()
+        self.proc = subprocess.Popen(
+            [*SKIFF, "worker", "--component", str(ECHO), *args],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert sys.executable
+
+        def pump() -> None:
+            assert self.proc.stderr is not None
+            for line in self.proc.stderr:
+                self.lines.append(line.rstrip("\n"))
+                if line.startswith("worker: ") and " on " in line:
+                    self._ready.set()
+
+        self._thread = threading.Thread(target=pump, daemon=True)
+        self._thread.start()
+
+    async def ready(self, timeout: float = 60.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not await asyncio.to_thread(self._ready.wait, 0.2):
+            if self.proc.poll() is not None or loop.time() > deadline:
+                self._thread.join(2)
+                raise AssertionError(f"worker did not start: {self.lines[-20:]}")
+
+    async def wait(self, timeout: float = 60.0) -> int:
+        code = await asyncio.to_thread(self.proc.wait, timeout)
+        self._thread.join(5)
+        return code
+
+    def processed(self) -> int:
+        import re
+
+        for line in reversed(self.lines):
+            m = re.search(r"stopped after (\d+) message", line)
+            if m:
+                return int(m.group(1))
+        raise AssertionError(f"no 'stopped after' line: {self.lines[-20:]}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 import traceback
@@ -40,6 +41,14 @@ from .throttle import Throttle
 __all__ = ["Worker", "error_dict"]
 
 log = logging.getLogger("skiff.worker")
+
+# The connection a delivery came on (each delivery runs in its own task): its outputs are
+# published on that connection only; after a reconnect the broker redelivers it instead.
+_GENERATION: contextvars.ContextVar[int] = contextvars.ContextVar("skiff_worker_generation", default=0)
+
+
+class ConnectionLost(Exception):
+    """The delivery's connection is gone; the broker will redeliver it."""
 
 
 def error_dict(err: BaseException) -> dict[str, Any]:
@@ -96,6 +105,7 @@ class Worker:
         self.processed = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._connection: Any = None
+        self._generation = 0  # bumped per connection: a delivery only publishes on its own
         self._exchange: Any = None
         self._call: Call | None = None
         self._snapshot_lock = asyncio.Lock()
@@ -103,33 +113,66 @@ class Worker:
     # ------------------------------------------------------------------ lifecycle
 
     async def run(self, stop: asyncio.Event, *, ready: Callable[[], None] | None = None) -> None:
-        """Consume until ``stop`` is set, then finish the messages in flight and close."""
+        """Consume until ``stop`` is set, then finish the messages in flight and close.
+
+        A connection the broker drops (a restart, a failover, an operator) is opened again with
+        backoff; the deliveries it carried are not acked and come back from the broker.
+        """
+        async with Call(self.component, self.function) as call:
+            self._call = call
+            failures = 0
+            while not stop.is_set():
+                try:
+                    connection, lost, queue, tag = await self._connect()
+                except Exception as exc:
+                    failures += 1
+                    if ready is not None and failures > 3:  # never connected: say so and stop
+                        from ..errors import TransientError
+
+                        raise TransientError(f"cannot connect to RabbitMQ: {error_dict(exc)['message']}") from None
+                    delay = min(0.1 * 2**failures, 5.0)
+                    log.warning("RabbitMQ connection failed (%s); retry in %.1f s", error_dict(exc)["message"], delay)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), delay)
+                    continue
+                failures = 0
+                if ready is not None:
+                    ready()
+                    ready = None
+                waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(lost.wait())]
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                for w in waiters:
+                    w.cancel()
+                if stop.is_set():
+                    log.info("stopping: no new messages; finishing %d in flight", len(self._tasks))
+                    with contextlib.suppress(Exception):
+                        await queue.cancel(tag)
+                    while self._tasks:
+                        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+                    with contextlib.suppress(Exception):
+                        await connection.close()
+                    return
+                log.warning("RabbitMQ connection lost; reconnecting (unacked messages will be redelivered)")
+
+    async def _connect(self) -> tuple[Any, asyncio.Event, Any, str]:
         import aio_pika
 
         s = self.settings
-        self._connection = await aio_pika.connect_robust(
+        connection = await aio_pika.connect(
             s.amqp_uri, client_properties={"connection_name": f"skiff-worker {s.step_id or s.function}"}
         )
-        try:
-            async with Call(self.component, self.function) as call:
-                self._call = call
-                publish_channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
-                self._exchange = await publish_channel.get_exchange(s.publish_messages_to, ensure=False)
-                consume_channel = await self._connection.channel(publisher_confirms=False)
-                await consume_channel.set_qos(prefetch_count=max(1, s.prefetch))
-                queue = await consume_channel.get_queue(s.listen_messages_on, ensure=False)
-                tag = await queue.consume(self._on_message, no_ack=False)
-                log.info("listening on %s (prefetch %d)", s.listen_messages_on, s.prefetch)
-                if ready is not None:
-                    ready()
-                await stop.wait()
-                log.info("stopping: no new messages; finishing %d in flight", len(self._tasks))
-                with contextlib.suppress(Exception):
-                    await queue.cancel(tag)
-                while self._tasks:
-                    await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        finally:
-            await self._connection.close()
+        lost = asyncio.Event()
+        connection.close_callbacks.add(lambda *_: lost.set())
+        self._connection = connection
+        self._generation += 1
+        publish_channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        self._exchange = await publish_channel.get_exchange(s.publish_messages_to, ensure=False)
+        consume_channel = await connection.channel(publisher_confirms=False)
+        await consume_channel.set_qos(prefetch_count=max(1, s.prefetch))
+        queue = await consume_channel.get_queue(s.listen_messages_on, ensure=False)
+        tag = await queue.consume(self._on_message, no_ack=False)
+        log.info("listening on %s (prefetch %d)", s.listen_messages_on, s.prefetch)
+        return connection, lost, queue, tag
 
     async def _on_message(self, delivery: Any) -> None:
         task = asyncio.create_task(self._handle(delivery))
@@ -140,6 +183,7 @@ class Worker:
 
     async def _handle(self, delivery: Any) -> None:
         start = int(time.time() * 1000)
+        _GENERATION.set(self._generation)
         try:
             decoded = decode_input(delivery.body, delivery.headers or None, self.cipher)
         except SkiffError as err:
@@ -311,13 +355,16 @@ class Worker:
             expiration=out.expiration_ms / 1000 if out.expiration_ms is not None else None,
         )
         attempt = 0
+        generation = _GENERATION.get()
         while True:
+            if generation and generation != self._generation:
+                raise ConnectionLost("the connection this message came on was lost")
             try:
                 await self._exchange.publish(message, routing_key=out.routing_key, mandatory=True)
                 return
             except Exception as exc:
                 attempt += 1
-                if attempt >= s.amqp_publish_retry_attempts or self._connection is None or self._connection.is_closed:
+                if attempt >= s.amqp_publish_retry_attempts:
                     raise
                 delay = min(s.amqp_publish_retry_delay * 2 ** (attempt - 1), s.amqp_publish_max_retry_delay) / 1000
                 log.warning("publish to %s failed (%s); retry %d in %.1f s", out.routing_key, exc, attempt, delay)
