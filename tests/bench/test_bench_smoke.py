@@ -33,6 +33,7 @@ COMMANDS = {
     "startup": ["startup.py", "--repeat", "1", "--warmup", "0", "--commands", "skiff-http"],
     "validators": ["validators.py", "--records", "50", "--repeat", "1"],
     "all": ["all.py", "--quick"],
+    "flow": ["flow.py", "--orders", "4", "--window", "20", "--seconds", "1"],
 }
 
 
