@@ -64,6 +64,7 @@ _LAZY = {
     "demo": ".cmd_demo:demo",
     "flow": ".cmd_flow:flow",
     "worker": ".cmd_worker:worker",
+    "studio": ".cmd_studio:studio",
 }
 
 
