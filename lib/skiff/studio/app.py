@@ -195,7 +195,9 @@ def create_app(settings: StudioSettings) -> Guard:
     async def on_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, SkiffError):
             return JSONResponse({"error": error_view(exc)}, 400)
-        return JSONResponse({"error": {"kind": "BadRequest", "message": str(exc), "line": str(exc), "field": None}}, 400)
+        return JSONResponse(
+            {"error": {"kind": "BadRequest", "message": str(exc), "line": str(exc), "field": None}}, 400
+        )
 
     routes = [
         Route("/", index),

@@ -44,7 +44,12 @@ def field_of(message: str) -> str | None:
 
 
 def error_view(err: SkiffError) -> dict[str, Any]:
-    return {"kind": err.kind, "message": str(err), "line": err.one_line().removeprefix("error: "), "field": field_of(err.message)}
+    return {
+        "kind": err.kind,
+        "message": str(err),
+        "line": err.one_line().removeprefix("error: "),
+        "field": field_of(err.message),
+    }
 
 
 class _Capture(logging.Handler):
@@ -166,7 +171,8 @@ class Calls:
         if error is not None:
             out["error"] = error
         # Nothing secret leaves, even when a handler put a cfg value into what it emitted.
-        return _scrub(out, secret_values)
+        scrubbed: dict[str, Any] = _scrub(out, secret_values)
+        return scrubbed
 
     def _message_view(self, msg: Message) -> dict[str, Any]:
         view = msg.to_dict()

@@ -41,7 +41,7 @@ def field_view(name: str, f: FieldModel, *, secret: bool) -> dict[str, Any]:
 
 
 def _ordered(fields: dict[str, FieldModel]) -> list[tuple[str, FieldModel]]:
-    return sorted(fields.items(), key=lambda kv: (getattr(kv[1], "order", None) or 10_000))
+    return sorted(fields.items(), key=lambda kv: getattr(kv[1], "order", None) or 10_000)
 
 
 class Catalogue:
@@ -97,7 +97,9 @@ class Catalogue:
             try:
                 comp = self.get(name)
             except SkiffError as err:
-                out.append({"name": name, "title": name, "error": str(err), "path": str(path), "actions": [], "triggers": []})
+                out.append(
+                    {"name": name, "title": name, "error": str(err), "path": str(path), "actions": [], "triggers": []}
+                )
                 continue
             functions = {
                 kind: [
@@ -106,23 +108,24 @@ class Catalogue:
                 ]
                 for kind in ("actions", "triggers")
             }
-            entry = {
+            description = comp.model.description or ""
+            entry: dict[str, Any] = {
                 "name": name,
                 "title": comp.title,
-                "description": comp.model.description or "",
+                "description": description,
                 "version": comp.model.version,
                 "logo": (comp.path / "logo.png").is_file(),
                 **functions,
             }
             if words:
                 hay = " ".join(
-                    [name, comp.title, entry["description"]]
+                    [name, comp.title, description]
                     + [f"{f['name']} {f['title']}" for f in functions["actions"] + functions["triggers"]]
                 ).lower()
                 if not all(w in hay for w in words):
                     continue
                 # Narrow the function lists to the matches when the component itself does not match.
-                head = f"{name} {comp.title} {entry['description']}".lower()
+                head = f"{name} {comp.title} {description}".lower()
                 if not all(w in head for w in words):
                     for kind in ("actions", "triggers"):
                         entry[kind] = [

@@ -1,8 +1,10 @@
 """The canvas's side of flows: list, open and save flow files, preview mappings, run and replay.
 
-Files live under the studio's flows folder (never outside it). Opening returns the text and the
-document as JSON; saving takes the document back and writes it through
-:func:`~.flowfile.render_text` (an unchanged document writes the same bytes).
+Files live under the studio's flows folder (never outside it). The file format, its checks and
+its exact round trip are :mod:`skiff.flow`'s: opening returns the text and the document as
+JSON; saving takes the document back, writes nothing when it did not change (the file keeps its
+bytes) and otherwise merges the change into the file's YAML tree, keeping the comments and the
+layout of the untouched parts.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..errors import ConfigError
-from .flowfile import parse_text, plain, render_text
+from ..flow import Expression, FlowDocument, FlowFileError, MappingError, check_flow, dump_flow
 
 if TYPE_CHECKING:
     from .catalogue import Catalogue
@@ -27,6 +29,10 @@ __all__ = ["FlowFiles"]
 
 _SUFFIXES = (".yaml", ".yml")
 _SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".skiff"}
+
+
+def _problem_lines(exc: FlowFileError) -> list[str]:
+    return [str(p) for p in exc.problems]
 
 
 class FlowFiles:
@@ -50,69 +56,72 @@ class FlowFiles:
             raise ConfigError(f"{rel!r} is outside the flows folder {self.root}")
         return path
 
-    def list(self) -> list[dict[str, Any]]:
+    def files(self) -> list[dict[str, Any]]:
         out = []
         for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
-            if Path(dirpath).relative_to(self.root).parts.__len__() > 2:
-                dirnames[:] = []
+            depth = len(Path(dirpath).relative_to(self.root).parts)
+            dirnames[:] = (
+                [] if depth >= 2 else sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+            )
             for name in sorted(filenames):
                 if not name.endswith(_SUFFIXES):
                     continue
                 path = Path(dirpath) / name
                 try:
-                    doc = plain(parse_text(path.read_text(encoding="utf-8"), where=str(path)))
+                    doc = FlowDocument.load(path)
                 except (ConfigError, OSError, UnicodeDecodeError):
-                    continue
-                if isinstance(doc, dict) and "trigger" in doc and "steps" in doc:
-                    out.append({"path": str(path.relative_to(self.root)), "name": doc.get("name")})
+                    continue  # not a flow file (credentials.yaml, other YAML)
+                out.append({"path": str(path.relative_to(self.root)), "name": doc.flow.name})
         return out
 
     def load(self, rel: str) -> dict[str, Any]:
         path = self.path(rel)
+        if not path.is_file():
+            raise ConfigError("file not found", where=rel)
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError("file not found", where=rel) from None
-        doc = plain(parse_text(text, where=rel))
-        if not isinstance(doc, dict):
-            raise ConfigError("a flow file is a YAML mapping", where=rel)
-        return {"path": rel, "text": text, "doc": doc, "problems": self.problems(doc)}
+            doc = FlowDocument.load(path)
+        except FlowFileError as exc:
+            raise ConfigError("; ".join(_problem_lines(exc))) from None
+        return {"path": rel, "text": doc.text, "doc": doc.to_dict(), "problems": [str(p) for p in check_flow(doc)]}
 
-    def save(self, rel: str, doc: dict[str, Any]) -> dict[str, Any]:
+    def save(self, rel: str, wanted: dict[str, Any]) -> dict[str, Any]:
+        """Write ``wanted``; a FlowFileError (the document's shape is wrong) writes nothing."""
         path = self.path(rel)
-        original = path.read_text(encoding="utf-8") if path.is_file() else ""
-        text = render_text(original, doc)
-        if text != original:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, path)
-        return {"path": rel, "text": text, "changed": text != original, "problems": self.problems(doc)}
+        original = None
+        if path.is_file():
+            current = FlowDocument.load(path)
+            original = current.text
+            doc = current if current.to_dict() == wanted else current.with_flow(wanted)
+        else:
+            import yaml
 
-    def preview(self, expression: str, data: Any, passthrough: dict[str, Any]) -> dict[str, Any]:
-        """A mapping evaluated on a sample, as the runner would evaluate it in that step."""
+            # Checked first (a FlowFileError names each problem), then written in the canonical layout.
+            checked = FlowDocument.loads(yaml.safe_dump(wanted, sort_keys=False), source=rel)
+            doc = FlowDocument.loads(dump_flow(checked.flow), source=str(path))
+        changed = doc.dumps() != original
+        if changed:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            doc.save(path)
+        return {"path": rel, "text": doc.dumps(), "changed": changed, "problems": [str(p) for p in check_flow(doc)]}
+
+    def preview(self, expression: str, data: Any, passthrough: dict[str, Any], step: str) -> dict[str, Any]:
+        """A mapping evaluated on a sample, as the runner evaluates it in that step."""
         if not expression.strip():
             return {"result": data}
-        import jsonata
-
         try:
-            expr = jsonata.Jsonata(expression)
-            expr.assign("passthrough", passthrough)
-            return {"result": expr.evaluate(data)}
-        except Exception as exc:  # JSONata reports syntax and evaluation errors alike
-            line = " ".join(str(exc).split())
-            return {"error": {"kind": "MappingError", "message": line, "line": f"MappingError: {line}", "field": None}}
-
-    def problems(self, doc: dict[str, Any]) -> list[str]:
-        """What is wrong with the document as a flow (empty when it is a valid flow)."""
-        return []
+            return {
+                "result": Expression(expression, step=step, field="mapping").evaluate(
+                    data, {"passthrough": passthrough}
+                )
+            }
+        except MappingError as exc:
+            return {"error": {"kind": exc.kind, "message": str(exc), "line": f"{exc.kind}: {exc}", "field": None}}
 
     # ------------------------------------------------------------ routes
 
     def routes(self) -> list[BaseRoute]:
         async def list_files(request: Request) -> Response:
-            return JSONResponse(self.list())
+            return JSONResponse(self.files())
 
         async def open_file(request: Request) -> Response:
             return JSONResponse(self.load(request.query_params.get("path", "")))
@@ -122,14 +131,22 @@ class FlowFiles:
             doc = data.get("doc") if isinstance(data, dict) else None
             if not isinstance(doc, dict):
                 raise ConfigError("'doc' must be the flow as a JSON object")
-            return JSONResponse(self.save(str(data.get("path", "")), doc))
+            try:
+                return JSONResponse(self.save(str(data.get("path", "")), doc))
+            except FlowFileError as exc:
+                return JSONResponse({"error": {"kind": "FlowFileError", "line": "; ".join(_problem_lines(exc))}}, 400)
 
         async def preview(request: Request) -> Response:
             data = await request.json()
             if not isinstance(data, dict):
                 raise ConfigError("the preview request is a JSON object")
-            passthrough = data.get("passthrough") if isinstance(data.get("passthrough"), dict) else {}
-            return JSONResponse(self.preview(str(data.get("expression") or ""), data.get("input"), passthrough))
+            given = data.get("passthrough")
+            passthrough: dict[str, Any] = given if isinstance(given, dict) else {}
+            return JSONResponse(
+                self.preview(
+                    str(data.get("expression") or ""), data.get("input"), passthrough, str(data.get("step") or "step")
+                )
+            )
 
         return [
             Route("/api/flows/preview", preview, methods=["POST"]),

@@ -53,7 +53,9 @@ class Guard:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         host = headers.get("host", "")
         if _hostname(host) not in self.allowed_hosts:
-            await _deny(scope, receive, send, 403, f"host {host!r} is not allowed: open the studio on a loopback address")
+            await _deny(
+                scope, receive, send, 403, f"host {host!r} is not allowed: open the studio on a loopback address"
+            )
             return
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         given = (query.get("token") or [""])[0]
@@ -63,9 +65,7 @@ class Guard:
                 return
             # Exchange the token for the cookie, and drop it from the address bar.
             response = RedirectResponse(scope.get("path", "/") or "/", status_code=303)
-            response.set_cookie(
-                self.cookie_name(scope), self.session, httponly=True, samesite="strict", path="/"
-            )
+            response.set_cookie(self.cookie_name(scope), self.session, httponly=True, samesite="strict", path="/")
             await response(scope, receive, send)
             return
         if not self._authenticated(scope, headers):

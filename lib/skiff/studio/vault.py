@@ -73,7 +73,9 @@ class Vault:
         try:
             self._fernet = Fernet(key.encode("ascii"))
         except ValueError:
-            raise ConfigError("the studio key is not a valid Fernet key", where="SKIFF_STUDIO_KEY or studio.key") from None
+            raise ConfigError(
+                "the studio key is not a valid Fernet key", where="SKIFF_STUDIO_KEY or studio.key"
+            ) from None
 
     # ------------------------------------------------------------ storage
 
@@ -126,9 +128,7 @@ class Vault:
                 out[name] = old[name]
         return {k: v for k, v in out.items() if v != SAVED}
 
-    def save(
-        self, cid: str | None, *, name: str, component: str, cfg: Mapping[str, Any], hidden: set[str]
-    ) -> str:
+    def save(self, cid: str | None, *, name: str, component: str, cfg: Mapping[str, Any], hidden: set[str]) -> str:
         with self._lock:
             data = self._load()
             full = self.merged(cid, cfg, hidden)

@@ -333,7 +333,7 @@ async function previewMapping(n, prev, earlier, box) {
   const input = await sampleOf(prev);
   const passthrough = {};
   for (const e of earlier) passthrough[stepId(e)] = (await sampleOf(e)).value;
-  const r = await api("POST", "/api/flows/preview", { expression: n.raw.mapping || "", input: input.value, passthrough });
+  const r = await api("POST", "/api/flows/preview", { expression: n.raw.mapping || "", input: input.value, passthrough, step: stepId(n) });
   const note = el("p.muted", {}, input.real ? `on the sample output of \u201c${stepId(prev)}\u201d` : `on a skeleton of \u201c${stepId(prev)}\u201d's out-schema (run it for a real sample)`);
   if (r.error) box.replaceChildren(note, el("p.error-line#preview-error", {}, r.error.line));
   else box.replaceChildren(note, jsonTree(r.result, 3));
@@ -352,7 +352,7 @@ async function getSample(ctx, node, earlier) {
     const input = prev ? (await sampleOf(prev)).value : {};
     const passthrough = {};
     for (const e of earlier) passthrough[stepId(e)] = (await sampleOf(e)).value;
-    const m = node.raw.mapping ? await api("POST", "/api/flows/preview", { expression: node.raw.mapping, input, passthrough }) : { result: input };
+    const m = node.raw.mapping ? await api("POST", "/api/flows/preview", { expression: node.raw.mapping, input, passthrough, step: stepId(node) }) : { result: input };
     if (m.error) { setStatus(m.error.line, "bad"); return; }
     body = m.result;
   }
