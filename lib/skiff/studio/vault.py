@@ -120,12 +120,10 @@ class Vault:
         return entry["component"], dict(entry["cfg"])
 
     def merged(self, cid: str | None, cfg: Mapping[str, Any], hidden: set[str]) -> dict[str, Any]:
-        """``cfg`` from the browser with the saved secrets of ``cid`` put back in."""
+        """The saved set ``cid`` overlaid with ``cfg`` from the page, its placeholders resolved."""
         old = self._load().get(cid or "", {}).get("cfg", {})
-        out = {k: _unmask(v, old.get(k), k in hidden) for k, v in cfg.items()}
-        for name in hidden:  # a secret the form did not send at all stays as saved
-            if name not in out and name in old:
-                out[name] = old[name]
+        # The saved set, overlaid with what the page sent (a canvas step sends only its own fields).
+        out = {**old, **{k: _unmask(v, old.get(k), k in hidden) for k, v in cfg.items()}}
         return {k: v for k, v in out.items() if v != SAVED}
 
     def save(self, cid: str | None, *, name: str, component: str, cfg: Mapping[str, Any], hidden: set[str]) -> str:

@@ -13,6 +13,12 @@ async function fnInfo(component, fn) {
   return fnCache.get(key);
 }
 
+const compCache = new Map();
+async function compInfo(component) {
+  if (!compCache.has(component)) compCache.set(component, api("GET", `/api/components/${encodeURIComponent(component)}`));
+  return compCache.get(component);
+}
+
 let S = null; // the open flow: {path, doc, nodes: [{key, kind, raw, x, y, sample}], edges: [{from, to}], selected}
 let nextKey = 1;
 let pollTimer = null;
@@ -70,7 +76,8 @@ function emptyFlow(path) {
 function fromDoc(path, doc) {
   const nodes = [];
   const edges = [];
-  const place = (i) => ({ x: 30 + (i % 4) * 250, y: 40 + Math.floor(i / 4) * 150 });
+  // A staircase, left to right and top to bottom, so every edge runs forward.
+  const place = (i) => ({ x: 20 + (i % 5) * 130, y: 20 + (i % 5) * 95 + Math.floor(i / 5) * 500 });
   if (doc.trigger) nodes.push({ key: "n" + nextKey++, kind: "trigger", raw: doc.trigger, ...place(0) });
   (doc.steps || []).forEach((s, i) => {
     const node = { key: "n" + nextKey++, kind: "action", raw: s, ...place(i + 1) };
@@ -286,12 +293,45 @@ async function inspect(ctx) {
     mapping.addEventListener("input", () => { setKey(n.raw, "mapping", mapping.value || undefined); run(); });
     when.addEventListener("input", () => setKey(n.raw, "when", when.value || undefined));
     split.addEventListener("input", () => setKey(n.raw, "split", split.value || undefined));
+    const comp = await compInfo(n.raw.component);
+    const lk = n.raw.lookup || {};
+    const lookupFn = el("select#lookup-function", {}, el("option", { value: "" }, "(no lookup: always call)"),
+      comp.actions.map((a) => el("option", { value: a.name, selected: a.name === lk.function }, `${a.title} (${a.name})`)));
+    const lookupMap = el("input#lookup-mapping", { type: "text", value: lk.mapping || "", placeholder: "JSONata: the lookup's input (default: the step's input)" });
+    const lookupWhere = el("input#lookup-where", { type: "text", value: lk.where || "", placeholder: "JSONata over each found record; $input is the step's input" });
+    const writeLookup = () => {
+      if (!lookupFn.value) { delete n.raw.lookup; return; }
+      const next = { ...(n.raw.lookup || {}), function: lookupFn.value };
+      setKey(next, "mapping", lookupMap.value || undefined);
+      setKey(next, "where", lookupWhere.value || undefined);
+      n.raw.lookup = next;
+    };
+    for (const c of [lookupFn, lookupMap, lookupWhere]) c.addEventListener("input", writeLookup);
+    lookupFn.addEventListener("change", writeLookup);
+    const oe = n.raw.onError || {};
+    const thenSel = el("select#onerror-then", {}, ["stop", "skip", "route"].map((v) => el("option", { value: v, selected: (oe.then || "stop") === v }, v)));
+    const retries = el("input#onerror-retries", { type: "number", min: 0, max: 100, value: oe.retries ?? "", placeholder: "5" });
+    const route = el("input#onerror-route", { type: "text", value: oe.route || "", placeholder: "error step id (with route)" });
+    const writeOnError = () => {
+      const next = { ...(n.raw.onError || {}) };
+      setKey(next, "then", thenSel.value === "stop" && !("then" in (n.raw.onError || {})) ? undefined : thenSel.value);
+      setKey(next, "retries", retries.value === "" ? undefined : Number(retries.value));
+      setKey(next, "route", route.value || undefined);
+      setKey(n.raw, "onError", next);
+    };
+    for (const c of [thenSel, retries, route]) { c.addEventListener("input", writeOnError); c.addEventListener("change", writeOnError); }
     parts.push(el("h3", {}, "Mapping (JSONata)"),
       el("p.muted", {}, prev ? `Over the output of \u201c${stepId(prev)}\u201d; earlier steps as $passthrough.<id>.` : "Connect a step before this one to map its output."),
       mapping, el("h3", {}, "Preview", prev ? el("button.small#get-sample", { type: "button", onclick: () => getSample(ctx, prev, earlier.slice(0, -1)).then(run) }, `run \u201c${stepId(prev)}\u201d for a sample`) : null),
       preview,
       el("div.field", {}, el("label", { for: "step-when" }, "Only when"), when),
-      el("div.field", {}, el("label", { for: "step-split" }, "Split"), split));
+      el("div.field", {}, el("label", { for: "step-split" }, "Split"), split),
+      el("h3", {}, "Look up first (lookup-or-create)"),
+      el("div.field", {}, el("label", { for: "lookup-function" }, "Lookup action"), lookupFn),
+      el("div.field", {}, el("label", { for: "lookup-mapping" }, "Lookup input"), lookupMap),
+      el("div.field", {}, el("label", { for: "lookup-where" }, "Found when"), lookupWhere),
+      el("h3", {}, "On error"),
+      el("div.row", {}, el("label.inline", { for: "onerror-retries" }, "retries"), retries, el("label.inline", { for: "onerror-then" }, "then"), thenSel, route));
     run();
   }
   parts.push(el("div.row", {}, el("button#delete-step", { type: "button", onclick: () => {
@@ -314,7 +354,7 @@ function skeleton(schema, depth = 0) {
     return out;
   }
   if (type === "array") return [skeleton(schema.items, depth + 1)];
-  if (type === "integer" || type === "number") return 0;
+  if (type === "integer" || type === "number") return 1;
   if (type === "boolean") return false;
   if (type === "string") return schema.format === "date-time" ? "2024-01-01T00:00:00Z" : "";
   return null;

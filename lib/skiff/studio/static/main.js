@@ -204,14 +204,14 @@ async function functionPane(pane, comp, fnName, creds, credBox) {
       runBtn.disabled = false;
     }
   } }, fn.kind === "trigger" ? "Poll once" : "Run");
-  pane.replaceChildren(
+  pane.replaceChildren(...[
     el("h2", {}, el("span.kind." + fn.kind, {}, fn.kind), " ", fn.title, " ", el("code.muted", {}, fn.name)),
     fn.description ? el("p.desc", {}, fn.description) : null,
     fn.fields.length ? el("h3", {}, "Settings") : null, fieldsBox,
     el("h3", {}, fn.kind === "trigger" ? "Trigger input" : "Input message", el("label.inline", {}, rawToggle, " edit as JSON")),
     inForm, rawBox,
     el("div.row", {}, runBtn, fn.kind === "trigger" ? el("label.inline", {}, fromSnap, " poll again from the last snapshot") : null),
-    results);
+    results].filter(Boolean));
 }
 
 function showResults(box, r, roots) {

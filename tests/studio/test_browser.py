@@ -1,0 +1,258 @@
+"""The studio in a real browser: Debian's Chromium, headless, driven by Playwright's Python API.
+
+No browser is downloaded: Playwright starts the system's ``/usr/bin/chromium`` (``.ci/run``
+installs it when missing). Without it, or without the ``playwright`` package, these tests skip
+with one line saying so, and fail under ``CI=true``. With ``SKIFF_SCREENSHOTS=docs/screenshots``
+they write the README's screenshots.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from skiff.flow import FlowDocument
+from skiff.studio import StudioServer
+
+CHROMIUM = Path(os.environ.get("SKIFF_CHROMIUM", "/usr/bin/chromium"))
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "billbee-orders-to-billomat.yaml"
+
+
+def _require_browser() -> None:
+    missing = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "the playwright package (pip install -e '.[dev]')"
+    if missing is None and not CHROMIUM.exists():
+        missing = f"{CHROMIUM} (apt-get install -y chromium)"
+    if missing:
+        message = f"browser tests need {missing}"
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[Any]:
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),  # a fresh user-data-dir per test
+            executable_path=str(CHROMIUM),
+            args=FLAGS,
+            headless=True,
+            viewport={"width": 1280, "height": 800},
+        )
+        context.set_default_timeout(30_000)
+        errors: list[str] = []
+        pg = context.new_page()
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        try:
+            yield pg
+        finally:
+            context.close()
+        assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def _shot(page: Any, name: str) -> None:
+    folder = os.environ.get("SKIFF_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
+
+
+def test_catalogue_billbee_credentials_verify_and_try_it(page: Any, studio: StudioServer) -> None:
+    page.goto(studio.url)
+    page.wait_for_selector(".card[data-component=billomat]")
+    assert page.locator(".card").count() >= 5
+    _shot(page, "catalogue")
+
+    page.fill("#search", "billbee")
+    page.wait_for_function("document.querySelectorAll('.card').length === 1")
+    page.click(".card[data-component=billbee]")
+
+    # The Billbee credential form, filled from a sandbox started from the page.
+    page.click("#start-sandbox")
+    page.wait_for_selector("#status.ok")
+    base_url = page.input_value("#f-cfg-baseUrl")
+    assert re.match(r"http://127\.0\.0\.1:\d+/api/v1$", base_url)
+    assert page.get_attribute("#f-cfg-password", "type") == "password"
+    page.fill("#f-cfg-password", "not-the-password")
+    page.click("#verify")
+    page.wait_for_selector("#cred-result .bad")
+    page.fill("#f-cfg-password", "sandbox-password")
+    page.click("#verify")
+    assert "verified" in page.locator("#cred-result .ok").inner_text()
+
+    page.fill("#cred-name", "billbee")
+    page.click("#save-cred")
+    page.wait_for_selector("#status.ok:has-text('credentials saved')")
+    # The saved secret does not come back: the field is empty with a placeholder.
+    assert page.input_value("#f-cfg-password") == ""
+    assert "saved" in (page.get_attribute("#f-cfg-password", "placeholder") or "")
+    assert "sandbox-password" not in page.content()
+    _shot(page, "form")
+
+    # Run orderApiGetList against the sandbox with the saved credentials.
+    page.fill("#fn-filter", "orderApiGetList")
+    page.click("[data-fn=orderApiGetList]")
+    page.wait_for_selector("#run")
+    page.click("#run")
+    summary = page.locator("#results .summary").inner_text()
+    count = int(summary.split()[0])
+    assert count > 0
+    assert page.locator("#results .message").count() == min(count, 500)
+    assert "BillBeeOrderId" in page.locator("#results .message").first.inner_text()
+    assert "/orders" in (page.locator("#results .reqlog pre").text_content() or "")
+    page.locator("#results .summary").scroll_into_view_if_needed()
+    _shot(page, "try-it")
+
+
+def test_errors_show_at_the_field_they_name(page: Any, studio: StudioServer) -> None:
+    page.goto(studio.url)
+    page.wait_for_selector(".card")
+    page.goto(studio.base_url + "/#/component/http/request")
+    page.wait_for_selector("#run")
+    page.click("#run")
+    page.wait_for_selector("#run-error")
+    assert "baseUrl" in page.locator("#run-error").inner_text()
+    field = page.locator(".field.bad[data-path='cfg.baseUrl']")
+    assert "required" in field.locator(".err").inner_text()
+
+
+def _drag(page: Any, selector: str, x: float, y: float) -> None:
+    item = page.locator(selector).first
+    item.scroll_into_view_if_needed()
+    box = item.bounding_box()
+    board = page.locator("#board").bounding_box()
+    page.mouse.move(box["x"] + 12, box["y"] + 6)
+    page.mouse.down()
+    page.mouse.move(board["x"] + x, board["y"] + y, steps=6)
+    page.mouse.up()
+
+
+def _connect(page: Any, source: str, target: str) -> None:
+    out = page.locator(f".node[data-step={source}] .port.out").bounding_box()
+    to = page.locator(f".node[data-step={target}]").bounding_box()
+    page.mouse.move(out["x"] + 7, out["y"] + 7)
+    page.mouse.down()
+    page.mouse.move(to["x"] + 40, to["y"] + 30, steps=6)
+    page.mouse.up()
+
+
+def _configure(page: Any, step: str, settings: dict[str, Any]) -> None:
+    page.click(f".node[data-step={step}] .nid")
+    page.wait_for_selector("#step-id")
+    if "id" in settings:
+        page.fill("#step-id", settings["id"])
+    if "credentials" in settings:
+        page.select_option("#step-credentials", settings["credentials"])
+    if "mapping" in settings:
+        page.fill("#step-mapping", settings["mapping"])
+    lookup = settings.get("lookup")
+    if lookup:
+        page.select_option("#lookup-function", lookup["function"])
+        if "mapping" in lookup:
+            page.fill("#lookup-mapping", lookup["mapping"])
+        if "where" in lookup:
+            page.fill("#lookup-where", lookup["where"])
+    if "every" in settings:
+        page.fill("#schedule-every", settings["every"])
+
+
+def _save_credentials(client: httpx.Client) -> None:
+    for name in ("billbee", "billomat"):
+        cfg = client.post(f"/api/sandboxes/{name}").json()["cfg"]
+        assert client.post("/api/credentials", json={"name": name, "component": name, "cfg": cfg}).status_code == 200
+
+
+def test_canvas_builds_example_a_by_drag_and_drop_and_saves_it(
+    page: Any, studio: StudioServer, client: httpx.Client
+) -> None:
+    _save_credentials(client)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    example = FlowDocument.load(EXAMPLE).to_dict()
+    page.goto(studio.url)
+    page.wait_for_selector(".card")
+    page.click("nav a[data-tab=flows]")
+    page.wait_for_selector("#palette .item")
+    page.locator("#palette .comp", has_text="Billomat").locator("details summary").click()
+
+    # A staircase: the trigger, then the four Billomat steps, each below and right of the last.
+    _drag(page, "#palette .item[data-component=billbee][data-fn=newOrders]", 30, 30)
+    functions = [s["function"] for s in example["steps"]]
+    for i, fn in enumerate(functions, start=1):
+        _drag(page, f"#palette .item[data-component=billomat][data-fn={fn}]", 30 + i * 130, 30 + i * 95)
+    previous = "trigger"
+    for fn in functions:
+        _connect(page, previous, fn)
+        previous = fn
+
+    trigger = example["trigger"]
+    _configure(page, "trigger", {"id": trigger["id"], "credentials": "billbee", "every": "30s"})
+    for step in example["steps"]:
+        settings = {"id": step["id"], "credentials": "billomat", "mapping": step["mapping"].rstrip("\n")}
+        if "lookup" in step:
+            settings["lookup"] = step["lookup"]
+        _configure(page, step["function"], settings)
+
+    # The mapping preview: first on a skeleton of the previous step's out-schema, then on real
+    # samples: one poll of the trigger, and the client step run on the mapped order.
+    page.click(".node[data-step=client] .nid")
+    page.wait_for_selector("#mapping-preview:has-text('skeleton')")
+    page.click("#get-sample")
+    page.wait_for_selector("#mapping-preview:has-text('on the sample output of')")
+    client_input = page.locator("#mapping-preview").inner_text()
+    assert "first_name" in client_input and "@" in client_input  # a real Billbee address
+    page.click(".node[data-step=confirmation] .nid")
+    page.click("#get-sample")
+    page.wait_for_selector("#mapping-preview:has-text('on the sample output of')")
+    preview = page.locator("#mapping-preview").inner_text()
+    assert re.search(r"label: \"Billbee order \d+\"", preview), preview
+    assert "unit_price" in preview
+
+    page.fill("#flow-path", "orders.yaml")
+    page.fill("#flow-name", example["name"])
+    page.click("#flow-save")
+    page.wait_for_selector("#status.ok:has-text('saved orders.yaml')")
+    _shot(page, "canvas")
+
+    saved = FlowDocument.load(studio.settings.flows_dir / "orders.yaml").to_dict()
+    assert saved["trigger"] == {
+        "component": "billbee",
+        "function": "newOrders",
+        "schedule": {"every": "30s"},
+        "id": "order",
+        "credentials": "billbee",
+    }
+    for built, wanted in zip(saved["steps"], example["steps"], strict=True):
+        assert {k: built.get(k) for k in ("id", "component", "function", "credentials", "lookup")} == {
+            k: wanted.get(k) for k in ("id", "component", "function", "credentials", "lookup")
+        }
+        assert built["mapping"].strip() == wanted["mapping"].strip()
+
+    # Reopened, the canvas shows the same chain; saved again unchanged, the file keeps its bytes.
+    before = (studio.settings.flows_dir / "orders.yaml").read_bytes()
+    page.goto(studio.base_url + "/#/flows/orders.yaml")
+    page.wait_for_selector(".node[data-step=pdf]")
+    assert page.locator(".node").count() == 5
+    page.click("#flow-save")
+    page.wait_for_selector("#status.ok:has-text('orders.yaml unchanged')")
+    assert (studio.settings.flows_dir / "orders.yaml").read_bytes() == before
