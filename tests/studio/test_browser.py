@@ -62,13 +62,20 @@ def page(tmp_path: Path) -> Iterator[Any]:
         )
         context.set_default_timeout(30_000)
         errors: list[str] = []
+        foreign: list[str] = []
         pg = context.new_page()
         pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        # Offline: the page loads nothing from anywhere but the studio itself.
+        pg.on(
+            "request",
+            lambda req: None if req.url.startswith(("http://127.0.0.1:", "data:")) else foreign.append(req.url),
+        )
         try:
             yield pg
         finally:
             context.close()
         assert errors == [], f"JavaScript errors on the page: {errors}"
+        assert foreign == [], f"requests that left the studio: {foreign}"
 
 
 def _shot(page: Any, name: str) -> None:
