@@ -103,7 +103,9 @@ class Worker:
             "snapshot": Throttle(settings.snapshot_rate_limit, interval),
         }
         self.processed = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._connection: Any = None
         self._generation = 0  # bumped per connection: a delivery only publishes on its own
         self._exchange: Any = None
@@ -144,11 +146,10 @@ class Worker:
                 for w in waiters:
                     w.cancel()
                 if stop.is_set():
-                    log.info("stopping: no new messages; finishing %d in flight", len(self._tasks))
+                    log.info("stopping: no new messages; finishing %d in flight", self._in_flight)
                     with contextlib.suppress(Exception):
                         await queue.cancel(tag)
-                    while self._tasks:
-                        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+                    await self._idle.wait()
                     with contextlib.suppress(Exception):
                         await connection.close()
                     return
@@ -175,9 +176,16 @@ class Worker:
         return connection, lost, queue, tag
 
     async def _on_message(self, delivery: Any) -> None:
-        task = asyncio.create_task(self._handle(delivery))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        # aio-pika already runs each delivery in its own task: handle it here, counted, so that
+        # a stop can wait for the ones in flight.
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            await self._handle(delivery)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
 
     # ------------------------------------------------------------------ one message
 

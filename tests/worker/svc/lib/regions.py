@@ -1,0 +1,2 @@
+async def process(ctx, cfg):
+    return {"eu": "Europe", "us": "United States"}
