@@ -212,7 +212,14 @@ class HttpSpec(_Spec):
     errors: ErrorSpec = Field(default_factory=ErrorSpec)
     accept: Literal["json", "xml"] = "json"  # Billomat answers XML unless asked for JSON
     connectTimeout: float = 10.0
-    timeout: float = 60.0
+    timeout: float = 60.0  # between two bytes of a response
+    # The whole request, body included (a server trickling a byte at a time cannot hold on).
+    deadline: float = Field(default=300.0, gt=0)
+    # A larger response is refused, not buffered (decoded size: a gzip bomb is cut off too).
+    maxResponseBytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # Connect to private networks (10/8, 172.16/12, 192.168/16, fc00::/7, 100.64/10); bool or a
+    # template. Loopback is always allowed, link-local and cloud metadata never.
+    allowPrivateNetworks: bool | str = False
     # Follow X-Rate-Limit-Remaining / X-Rate-Limit-Reset (epoch seconds) when the API sends them.
     followRateLimitHeaders: bool = True
 

@@ -8,6 +8,7 @@ that never contains a secret.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import logging
@@ -27,6 +28,7 @@ from skiff.specs import HttpSpec, PaginationSpec
 
 from .auth import OAuth2ClientCredentialsAuth, auth_secrets, build_auth
 from .bodies import MISSING, BodyKind, body_kind, get_path, parse_body, vendor_error
+from .guard import GuardedBackend, GuardedTransport
 from .pagination import Page, paginate
 from .ratelimit import Limit, RateLimiter, limits_for, parse_rate_limit_headers
 from .redact import Redactor, redact_url
@@ -95,6 +97,10 @@ def _install_log_redactor() -> None:
 
 
 _install_log_redactor()
+
+
+class DeadlineExceeded(httpx.ReadTimeout):
+    """The whole request (body included) outlived ``http.deadline``; retried like a read timeout."""
 
 
 class TransientApiError(TransientError, ApiError):
@@ -219,11 +225,17 @@ class HttpClient:
             auth=self._auth,
             headers=spec.headers,
             timeout=httpx.Timeout(spec.timeout, connect=spec.connectTimeout),
-            transport=transport,
+            transport=transport if transport is not None else self._guarded_transport(),
             verify=_ssl_context(),
             follow_redirects=False,  # a redirect to another host would carry API key headers along
             event_hooks={"request": [self._on_request], "response": [self._on_response]},
         )
+
+    def _guarded_transport(self) -> GuardedTransport:
+        allow = self.spec.allowPrivateNetworks
+        if isinstance(allow, str):
+            allow = allow.strip().lower() in ("1", "true", "yes", "on")
+        return GuardedTransport(ssl_context=_ssl_context(), backend=GuardedBackend(allow_private=allow))
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -363,7 +375,16 @@ class HttpClient:
                 headers=send_headers,
             )
             try:
-                response = await self._client.send(request)
+                # One deadline for the whole exchange, body included: the read timeout alone
+                # lets a server that trickles a byte every few seconds hold a request forever.
+                async with asyncio.timeout(self.spec.deadline):
+                    response = await self._client.send(request, stream=True)
+                    try:
+                        response = await self._read_body(call, response)
+                    finally:
+                        await response.aclose()
+            except TimeoutError:
+                raise DeadlineExceeded(f"no complete response within {self.spec.deadline:g} s") from None
             finally:
                 await permit.release()
             if hold_key is not None:
@@ -385,8 +406,47 @@ class HttpClient:
             raise self._transport_error(call, exc) from None
         return self._finish(call, response)
 
+    async def _read_body(self, call: _Call, response: httpx.Response) -> httpx.Response:
+        """The response with its body read, refused beyond ``maxResponseBytes`` (decoded)."""
+        cap = self.spec.maxResponseBytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise self._too_large(call, response, f"declares {int(declared):,} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise self._too_large(call, response, "is longer")
+            chunks.append(chunk)
+        headers = response.headers.copy()
+        # The body is decoded now: drop what described the encoded one.
+        for name in ("content-encoding", "content-length", "transfer-encoding"):
+            headers.pop(name, None)
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=b"".join(chunks),
+            request=response.request,
+            extensions=response.extensions,
+        )
+
+    def _too_large(self, call: _Call, response: httpx.Response, how: str) -> ApiError:
+        return ApiError(
+            f"{call.where}: the response {how} than the limit of {self.spec.maxResponseBytes:,} bytes "
+            "(http.maxResponseBytes); not read",
+            status=response.status_code,
+            method=call.method,
+            url=call.shown_url,
+        )
+
     def _transport_error(self, call: _Call, exc: httpx.HTTPError) -> SkiffError:
         detail = self.redactor.clip(" ".join(str(exc).split()), 200)
+        if isinstance(exc, DeadlineExceeded):
+            text = f"{call.where}: no complete response within {self.spec.deadline:g} s (http.deadline)"
+            if not call.idempotent:
+                text += "; not retried because the server may have processed it"
+            return TransientError(text)
         if isinstance(exc, CONNECT_ERRORS):
             text = f"{call.where}: cannot connect to {call.url.host}"
         elif isinstance(exc, httpx.ReadTimeout):
