@@ -43,3 +43,20 @@ async def test_lease_context_renews_and_releases(store: SnapshotStore) -> None:
         assert not await store.try_lease("f/c/t", "intruder", 30)
         lease.check()
     assert await store.try_lease("f/c/t", "after", 30)
+
+
+async def test_a_dead_local_holder_is_replaced_at_once(store: SnapshotStore) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = f"{socket.gethostname()}:{child.stdout.strip()}:deadbeef"  # that process has exited
+    assert await store.try_lease("f/c/t", dead, 30)
+    assert await store.lease_holder("f/c/t") == dead
+    async with Lease(store, "f/c/t") as lease:
+        assert await store.lease_holder("f/c/t") == lease.owner
+    alive = f"{socket.gethostname()}:1:cafe"  # pid 1 exists
+    assert await store.try_lease("f/c/t", alive, 30)
+    with pytest.raises(LeaseHeld, match="cafe"):
+        await Lease(store, "f/c/t").acquire()

@@ -53,12 +53,18 @@ class SnapshotStore(ABC):
         """Every snapshot whose key starts with ``prefix``, sorted by key."""
 
     @abstractmethod
-    async def try_lease(self, key: str, owner: str, ttl: float) -> bool:
+    async def try_lease(self, key: str, owner: str, ttl: float, *, replace: str | None = None) -> bool:
         """Take or renew the lease on ``key`` for ``ttl`` seconds; False while another owner holds it.
+
+        ``replace`` names a holder known to be dead (same host, process gone): taken over at once.
 
         A lease keeps two pollers off one key: it is renewed while its poller runs and expires
         ``ttl`` seconds after the poller died, so a crash never blocks the key for long.
         """
+
+    @abstractmethod
+    async def lease_holder(self, key: str) -> str | None:
+        """Who holds the lease on ``key`` now (None: nobody, or it expired)."""
 
     @abstractmethod
     async def release_lease(self, key: str, owner: str) -> None:

@@ -36,6 +36,21 @@ def new_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def _dead_here(owner: str) -> bool:
+    """True when ``owner`` (host:pid:nonce) names a process on this host that no longer exists."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
+
 class Lease:
     """``async with Lease(store, key):`` holds ``key`` for the block; :meth:`check` before a commit."""
 
@@ -51,10 +66,16 @@ class Lease:
 
     async def acquire(self) -> None:
         if not await self.store.try_lease(self.key, self.owner, self.ttl):
-            raise LeaseHeld(
-                f"another poller is running on state key {self.key!r}; it holds the lease "
-                f"(up to {self.ttl:g} s after it stops)"
-            )
+            holder = await self.store.lease_holder(self.key)
+            # A poller on this machine that was killed (SIGKILL, OOM) cannot release its lease;
+            # its process is gone, so a restart need not wait for the lease to run out.
+            dead = holder is not None and _dead_here(holder)
+            if not dead or not await self.store.try_lease(self.key, self.owner, self.ttl, replace=holder):
+                raise LeaseHeld(
+                    f"another poller is running on state key {self.key!r} ({holder or 'unknown'}); "
+                    f"it holds the lease until it stops (or {self.ttl:g} s after it died)"
+                )
+            log.warning("took over the lease on %r from %s, whose process is gone", self.key, holder)
         self._task = asyncio.create_task(self._renew(), name=f"lease {self.key}")
 
     async def _renew(self) -> None:

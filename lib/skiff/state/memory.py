@@ -37,13 +37,17 @@ class MemoryStore(SnapshotStore):
             if key.startswith(prefix)
         ]
 
-    async def try_lease(self, key: str, owner: str, ttl: float) -> bool:
+    async def try_lease(self, key: str, owner: str, ttl: float, *, replace: str | None = None) -> bool:
         now = time.monotonic()
         holder = self._leases.get(check_key(key))
-        if holder is not None and holder[0] != owner and holder[1] > now:
+        if holder is not None and holder[0] not in (owner, replace) and holder[1] > now:
             return False
         self._leases[key] = (owner, now + ttl)
         return True
+
+    async def lease_holder(self, key: str) -> str | None:
+        holder = self._leases.get(check_key(key))
+        return holder[0] if holder is not None and holder[1] > time.monotonic() else None
 
     async def release_lease(self, key: str, owner: str) -> None:
         if self._leases.get(key, ("", 0.0))[0] == owner:

@@ -144,7 +144,7 @@ class PostgresStore(SnapshotStore):
         )
         return [SnapshotEntry(k, _as_dict(v), t) for k, v, t in rows]
 
-    async def try_lease(self, key: str, owner: str, ttl: float) -> bool:
+    async def try_lease(self, key: str, owner: str, ttl: float, *, replace: str | None = None) -> bool:
         from psycopg import sql
 
         check_key(key)
@@ -154,12 +154,23 @@ class PostgresStore(SnapshotStore):
                 "INSERT INTO {t} AS l (key, owner, expires_at) "
                 "VALUES (%s, %s, now() + make_interval(secs => %s)) "
                 "ON CONFLICT (key) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at "
-                "WHERE l.owner = EXCLUDED.owner OR l.expires_at < now() RETURNING l.owner"
+                "WHERE l.owner = EXCLUDED.owner OR l.expires_at < now() OR l.owner = %s RETURNING l.owner"
             ).format(t=self._lease_ident()),
-            (key, owner, float(ttl)),
+            (key, owner, float(ttl), replace),
             fetch=True,
         )
         return bool(rows) and rows[0][0] == owner
+
+    async def lease_holder(self, key: str) -> str | None:
+        from psycopg import sql
+
+        check_key(key)
+        rows = await self._execute(
+            sql.SQL("SELECT owner FROM {} WHERE key = %s AND expires_at >= now()").format(self._lease_ident()),
+            (key,),
+            fetch=True,
+        )
+        return str(rows[0][0]) if rows else None
 
     async def release_lease(self, key: str, owner: str) -> None:
         from psycopg import sql

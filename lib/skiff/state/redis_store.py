@@ -26,7 +26,7 @@ _T = TypeVar("_T")
 # Take the lease if it is free or ours (renewing it); atomic, as Redis runs a script alone.
 _TAKE = """
 local holder = redis.call('GET', KEYS[1])
-if holder == false or holder == ARGV[1] then
+if holder == false or holder == ARGV[1] or holder == ARGV[3] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 1
 end
@@ -99,11 +99,17 @@ class RedisStore(SnapshotStore):
     def _lease_key(self, key: str) -> str:
         return f"{self.namespace}:lease:{key}"
 
-    async def try_lease(self, key: str, owner: str, ttl: float) -> bool:
+    async def try_lease(self, key: str, owner: str, ttl: float, *, replace: str | None = None) -> bool:
         check_key(key)
         millis = max(1, int(ttl * 1000))
-        result = await self._call(lambda r: r.eval(_TAKE, 1, self._lease_key(key), owner, millis))
+        # An owner is never empty, so "" replaces nobody.
+        result = await self._call(lambda r: r.eval(_TAKE, 1, self._lease_key(key), owner, millis, replace or ""))
         return bool(result)
+
+    async def lease_holder(self, key: str) -> str | None:
+        check_key(key)
+        holder = await self._call(lambda r: r.get(self._lease_key(key)))
+        return str(holder) if holder else None
 
     async def release_lease(self, key: str, owner: str) -> None:
         check_key(key)

@@ -125,7 +125,7 @@ class SQLiteStore(SnapshotStore):
         )
         return [SnapshotEntry(k, decode(v), datetime.fromtimestamp(t, UTC)) for k, v, t in rows]
 
-    async def try_lease(self, key: str, owner: str, ttl: float) -> bool:
+    async def try_lease(self, key: str, owner: str, ttl: float, *, replace: str | None = None) -> bool:
         check_key(key)
 
         def take(c: sqlite3.Connection) -> bool:
@@ -134,13 +134,22 @@ class SQLiteStore(SnapshotStore):
             c.execute(
                 "INSERT INTO leases (key, owner, expires_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at "
-                "WHERE leases.owner = excluded.owner OR leases.expires_at < ?",
-                (key, owner, now + ttl, now),
+                "WHERE leases.owner = excluded.owner OR leases.expires_at < ? OR leases.owner = ?",
+                (key, owner, now + ttl, now, replace),
             )
             row = c.execute("SELECT owner FROM leases WHERE key = ?", (key,)).fetchone()
             return bool(row and row[0] == owner)
 
         return await self._run(take)
+
+    async def lease_holder(self, key: str) -> str | None:
+        check_key(key)
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT owner FROM leases WHERE key = ? AND expires_at >= ?", (key, time.time())
+            ).fetchone()
+        )
+        return str(row[0]) if row else None
 
     async def release_lease(self, key: str, owner: str) -> None:
         check_key(key)
