@@ -19,7 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SchemaValidator", "check_schema", "compile_schema", "format_path"]
+from .errors import ConfigError
+
+__all__ = ["SchemaValidator", "check_schema", "compile_schema", "format_path", "ref_problems"]
 
 
 def format_path(root: str, path: Iterable[Any]) -> str:
@@ -37,6 +39,8 @@ class SchemaValidator:
     def __init__(self, schema: Mapping[str, Any], base_dir: Path | None = None) -> None:
         self.schema = dict(schema)
         self._base_dir = base_dir
+        if problems := ref_problems(self.schema, base_dir):
+            raise ConfigError(problems[0])
         self._reference: Any = None
         self._fast = _compile_fast(self.schema)
 
@@ -116,7 +120,7 @@ def _compile_fast(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
     flat = _compile_flat(schema)
     if flat is not None:
         return flat
-    if '"$ref": "./' in json.dumps(schema):  # file references: the reference validator resolves them
+    if _refs(schema, local=False):  # file references: the reference validator resolves them (confined)
         return None
     try:
         import jsonschema_rs
@@ -137,15 +141,57 @@ def _short(err: Any) -> str:
     return msg if len(msg) <= 200 else msg[:197] + "..."
 
 
+def _refs(schema: Any, *, local: bool) -> list[str]:
+    """Every ``$ref`` in ``schema``; with ``local=False`` only those that leave the document."""
+    found: list[str] = []
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and (local or not ref.startswith("#")):
+                found.append(ref)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def _ref_file(base_dir: Path, uri: str) -> Path | None:
+    """The file a ``$ref`` names, if it is a relative or ``file:`` path inside ``base_dir``."""
+    target = uri.split("#", 1)[0]
+    if not target:
+        return None
+    if "://" in target and not target.startswith("file://"):
+        return None
+    root = base_dir.resolve()
+    path = (root / target.removeprefix("file://")).resolve()
+    return path if path.is_relative_to(root) else None
+
+
+def ref_problems(schema: Any, base_dir: Path | None) -> list[str]:
+    """Each ``$ref`` that would reach outside the component: remote URLs, paths outside its folder."""
+    problems = []
+    for ref in _refs(schema, local=False):
+        target = ref.split("#", 1)[0]
+        if not target:
+            continue
+        if "://" in target and not target.startswith("file://"):
+            problems.append(f"schema $ref {ref!r} is remote; only files inside the component folder are used")
+        elif base_dir is None or _ref_file(base_dir, ref) is None:
+            problems.append(f"schema $ref {ref!r} points outside the component folder")
+    return problems
+
+
 def _file_retriever(base_dir: Path | None) -> Any:
     from referencing import Resource
     from referencing.exceptions import NoSuchResource
     from referencing.jsonschema import DRAFT202012
 
     def retrieve(uri: str) -> Resource[Any]:
-        if base_dir is None:
+        path = _ref_file(base_dir, uri) if base_dir is not None else None
+        if path is None:  # remote, or outside the component: never fetched
             raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
-        path = (base_dir / uri.removeprefix("file://")).resolve()
         try:
             contents = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:

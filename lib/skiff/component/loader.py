@@ -20,6 +20,7 @@ from ..validation import SchemaValidator, compile_schema
 from .mains import foreign_main_message
 from .metadata import upgrade_schema
 from .models import ComponentModel, FieldModel, FunctionModel
+from .paths import MAX_COMPONENT_FILE_BYTES, confined
 
 __all__ = [
     "ROOT_COMPONENT_NAME",
@@ -48,6 +49,12 @@ def parse_json(path: Path) -> Any:
         return out
 
     try:
+        size = path.stat().st_size
+        if size > MAX_COMPONENT_FILE_BYTES:
+            raise ConfigError(
+                f"{size:,} bytes is more than the {MAX_COMPONENT_FILE_BYTES:,} a component file may have",
+                where=str(path),
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("file not found", where=str(path)) from None
@@ -59,6 +66,8 @@ def parse_json(path: Path) -> Any:
         raise ConfigError(
             f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", where=str(path)
         ) from None
+    except RecursionError:
+        raise ConfigError("invalid JSON: nested too deeply", where=str(path)) from None
     except ValueError as exc:
         raise ConfigError(f"invalid JSON: {exc}", where=str(path)) from None
 
@@ -158,14 +167,14 @@ class Component:
         """An inline or ``./schemas/x.json`` schema, upgraded from elastic.io's older style."""
         if value is None or isinstance(value, dict):
             return upgrade_schema(value)  # type: ignore[no-any-return]
-        schema_path = (self.path / value).resolve()
+        schema_path = confined(self.path, value, f"{pointer}: schema", where=str(self.json_path))
         data = parse_json(schema_path)
         if not isinstance(data, dict):
             raise ConfigError(f"{pointer}: {value} is not a JSON Schema object", where=str(self.json_path))
         return upgrade_schema(data)  # type: ignore[no-any-return]
 
     def import_callable(self, main: str, attr: str) -> Callable[..., Any]:
-        file = (self.path / main).resolve()
+        file = confined(self.path, main, "main", where=str(self.json_path))
         if file.suffix != ".py":
             raise ConfigError(f"main {main!r} must name a .py file", where=str(self.json_path))
         module = self._modules.get(str(file))

@@ -17,11 +17,12 @@ from pydantic import ValidationError
 
 from ..errors import ConfigError
 from ..templating import compile_check
-from ..validation import check_schema
+from ..validation import check_schema, ref_problems
 from .loader import parse_json
 from .mains import foreign_main_message, main_language
 from .metadata import upgrade_schema
 from .models import NAME_PATTERN, VIEW_CLASSES, ComponentModel
+from .paths import outside_problem
 
 Severity = Literal["error", "warning"]
 
@@ -97,6 +98,8 @@ def _did_you_mean(name: str, known: Any) -> str:
 
 
 def _handler_problem(folder: Path, main: str) -> str | None:
+    if outside := outside_problem(folder, main, "main"):
+        return outside
     file = (folder / main).resolve()
     if file.suffix != ".py":
         return f"main {main!r} must name a .py file"
@@ -306,15 +309,20 @@ def _function_problems(
             value = metadata.get(direction)
             mp = f"{pointer}/metadata/{direction}"
             if isinstance(value, str):
+                if outside := outside_problem(base, value, "schema"):
+                    problems.append(Problem(label, mp, outside))
+                    continue
                 path = (base / value).resolve()
                 try:
                     schema = parse_json(path)
                 except ConfigError as exc:
                     problems.append(Problem(label, mp, f"{value}: {exc.message}"))
                     continue
-                if msg := check_schema(upgrade_schema(schema)):
+                if msg := check_schema(upgrade_schema(schema)) or next(iter(ref_problems(schema, base)), None):
                     problems.append(Problem(label, mp, f"{value}: {msg}"))
-            elif isinstance(value, dict) and (msg := check_schema(upgrade_schema(value))):
+            elif isinstance(value, dict) and (
+                msg := check_schema(upgrade_schema(value)) or next(iter(ref_problems(value, base)), None)
+            ):
                 problems.append(Problem(label, mp, msg))
     return problems
 
