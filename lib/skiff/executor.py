@@ -9,6 +9,7 @@ runner (the CLI, the embedded flow runner, the RabbitMQ worker) is a thin adapte
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import logging
@@ -24,6 +25,7 @@ from .component.models import FieldModel
 from .errors import ApiError, AuthError, ComponentError, ConfigError, InputError, SkiffError
 from .http import HttpClient, RateLimiter, Response
 from .http.bodies import get_path, to_records
+from .http.pagination import requested_page
 from .http.redact import is_sensitive_name, redact, secret_text
 from .message import Message
 from .specs import AuthSpec, EmitBehavior, HttpSpec, PaginationSpec, PollingSpec, RateLimitSpec, RequestSpec
@@ -214,12 +216,16 @@ class Context:
         idempotent: bool | None = None,
         endpoint: str | None = None,
         emit: bool = True,
+        start: Mapping[str, Any] | None = None,
+        one_page: bool = False,
     ) -> Any:
         """Run a declarative request (already rendered) and emit its result by ``emit_behavior``.
 
         This is the one engine behind declarative actions and the generic ``http`` component:
         pagination, records extraction, binary attachments and emit behaviour live here.
         With ``emit=False`` nothing is emitted and the records (or the body) are returned.
+        ``start`` resumes paging there (see :func:`skiff.http.pagination.paginate`);
+        ``one_page`` reads that one page only.
         """
         spec = request if isinstance(request, RequestSpec) else RequestSpec.model_validate(request)
         query = _clean(spec.query)
@@ -238,13 +244,19 @@ class Context:
             elif not pag.recordsPath and default_records:
                 pag = pag.model_copy(update={"recordsPath": default_records})
             collected: list[Any] = []
-            async for page in self.http.pages(
-                spec.method, spec.path, pag, params=query, json=json_body, endpoint=endpoint
-            ):
-                if emit and behavior != "fetchAll":
-                    await self._emit_records(page.records, behavior, page.number)
-                else:
-                    collected.extend(page.records)
+            pages = self.http.pages(
+                spec.method, spec.path, pag, params=query, json=json_body, endpoint=endpoint, start=start
+            )
+            async with contextlib.aclosing(pages):
+                async for page in pages:
+                    if emit and behavior != "fetchAll":
+                        # A page asked for by number is reported by that number.
+                        number = int(start["page"]) if one_page and start and "page" in start else page.number
+                        await self._emit_records(page.records, behavior, number)
+                    else:
+                        collected.extend(page.records)
+                    if one_page:
+                        break
             if not emit:
                 return collected
             if behavior == "fetchAll":
@@ -295,12 +307,21 @@ class Context:
 
 
 def _clean(values: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Drop query parameters and headers that rendered to nothing (optional inputs)."""
+    """Drop query parameters and headers that rendered to nothing (optional inputs).
+
+    A name ending in ``*`` spreads an object: ``"property*": {"18280": "x"}`` sends
+    ``property18280=x`` (names that only the message knows, like Billomat's custom fields).
+    """
     if not values:
         return {}
     out: dict[str, Any] = {}
     for k, v in values.items():
-        if v is None or v == "" or v == []:
+        if v is None or v == "" or v == [] or v == {}:
+            continue
+        if k.endswith("*"):
+            if not isinstance(v, Mapping):
+                raise ConfigError(f"{k!r} must render to an object (name: value), not {type(v).__name__}")
+            out.update(_clean({f"{k[:-1]}{name}": value for name, value in v.items()}))
             continue
         if isinstance(v, bool):
             v = "true" if v else "false"
@@ -536,6 +557,10 @@ class Executor:
         pagination = model.pagination
         behavior = body.get("emitBehavior") or model.emitBehavior
         max_pages = body.get("maxPages")
+        # The message's own page/pageSize (skip/take, ...) ask for that one page only.
+        asked = requested_page(pagination, body) if pagination is not None else None
+        if asked is not None:
+            pagination = asked[0]
         await ctx.call(
             rendered,
             pagination=pagination,
@@ -544,6 +569,8 @@ class Executor:
             max_pages=int(max_pages) if max_pages else None,
             idempotent=model.idempotent,
             endpoint=model.rateLimitEndpoint or f"{model.request.method} {model.request.path}",
+            start=asked[1] if asked is not None else None,
+            one_page=asked is not None,
         )
 
     async def verify(self, component: Component, cfg: Mapping[str, Any]) -> dict[str, Any]:

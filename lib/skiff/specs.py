@@ -99,7 +99,8 @@ class RateLimitSpec(_Spec):
     ``endpoint`` counts per method + path template (Billbee's 2 req/s per endpoint).
     ``key`` names the credential parts the limit is keyed by (e.g. ``["apiKey"]`` for
     Billbee's 50/s per API key, ``["apiKey", "username"]`` for 10/s per key + user); empty
-    means the whole credential set.
+    means the whole credential set. ``endpoints`` and ``per`` narrow a limit to some endpoints
+    and count it per request part (Billbee: ``GET /orders/{id}`` 6 per order per minute).
     """
 
     requests: int = Field(gt=0)
@@ -107,6 +108,14 @@ class RateLimitSpec(_Spec):
     scope: Literal["credential", "endpoint"] = "credential"
     key: list[str] = Field(default_factory=list)
     name: str | None = None
+    # Only requests to these endpoints ("GET /events", "GET /orders/{id}"; a {name} segment is an
+    # id, methods and paths compare case-insensitively); empty: every request.
+    endpoints: list[str] = Field(default_factory=list)
+    # Separate windows per request part: "path" (the concrete path, e.g. one order) or
+    # "query.<name>" (e.g. query.page: Billbee's 2 calls per page per hour on GET /events).
+    per: list[Annotated[str, Field(pattern=r"^(path|query\.[^.\s]+)$")]] = Field(default_factory=list)
+    # Why the limit exists (the vendor's words), for the README and the message when it is reached.
+    note: str | None = None
 
 
 class RetrySpec(_Spec):

@@ -12,8 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from skiff.errors import ApiError
+from skiff.errors import ApiError, InputError
 from skiff.http import HttpClient, Page
+from skiff.http.pagination import requested_page
 from skiff.specs import (
     CursorPagination,
     EnvelopeSpec,
@@ -213,3 +214,37 @@ async def test_max_pages_stops_a_runaway_api(server: LiveServer, caplog: pytest.
             pages = await collect(client, "/customers", OffsetPagination(size=1, maxPages=3))
     assert flat(pages) == BILLWERK[:3]
     assert "maxPages" in caplog.text
+
+
+# ---------------------------------------------------------------- one page on request
+
+
+@pytest.mark.parametrize(
+    ("spec", "given", "start", "size"),
+    [
+        (PagePagination(sizeParam="pageSize", size=250), {"page": 3, "pageSize": 20}, {"page": 3}, 20),
+        (PagePagination(sizeParam="per_page", size=250), {"page": "2"}, {"page": 2}, 250),
+        (PagePagination(sizeParam="per_page", size=250), {"per_page": 10}, {}, 10),
+        (OffsetPagination(size=100), {"skip": 0, "take": 5}, {"offset": 0}, 5),
+        (FromIdPagination(size=500), {"take": 3}, {}, 3),
+        (FromIdPagination(size=500), {"from": "a" * 24}, {"fromId": "a" * 24}, 500),
+        (CursorPagination(size=100), {"startingAfter": "C004", "size": 5}, {"cursor": "C004"}, 5),
+    ],
+)
+def test_requested_page(spec: Any, given: dict[str, Any], start: dict[str, Any], size: int) -> None:
+    asked = requested_page(spec, given)
+    assert asked is not None
+    assert asked[1] == start and asked[0].size == size and type(asked[0]) is type(spec)
+
+
+def test_no_paging_parameters_means_every_page() -> None:
+    assert requested_page(PagePagination(), {"page": None, "pageSize": "", "other": 1}) is None
+    assert requested_page(OffsetPagination(), {}) is None
+
+
+@pytest.mark.parametrize("given", [{"page": 0}, {"page": "x"}, {"pageSize": 2.5}, {"page": True}])
+def test_a_bad_page_is_an_input_error(given: dict[str, Any]) -> None:
+    with pytest.raises(InputError, match=r"^body\.(page|pageSize): .* is not a whole number >= 1"):
+        requested_page(PagePagination(), given)
+    with pytest.raises(InputError, match="skip"):
+        requested_page(OffsetPagination(), {"skip": -1})

@@ -137,7 +137,9 @@ def test_everything_an_overlay_can_set(write_spec: Spec, tmp_path: Path) -> None
     assert render(listing["request"]["query"], {"cfg": {"shop": 3}, "body": {}})["shop"] == 3
     assert render(listing["request"]["query"], {"cfg": {"shop": 3}, "body": {"shop": 4}})["shop"] == 4
     assert schemas["listItems.in"].get("required") is None
-    assert set(schemas["listItems.in"]["properties"]) == {"since", "shop", "emitBehavior", "maxPages"}
+    # page and size stay inputs (a message with them reads that one page), out of the query.
+    assert set(schemas["listItems.in"]["properties"]) == {"page", "size", "since", "shop", "emitBehavior", "maxPages"}
+    assert set(listing["request"]["query"]) == {"since", "shop"}
     assert set(schemas["listItems.out"]["properties"]) == {"id", "updated", "extra"}  # one record + merge
     create = comp["actions"]["itemsCreate"]
     assert create["title"] == "Create one item"

@@ -317,8 +317,9 @@ class BillbeeSandbox:
                 return self.throttled(window, wait)
         return None
 
-    def extra_limit(self, window: SlidingWindow, *key: Any) -> None:
-        wait = window.hit((self.api_key, self.username, *key))
+    def extra_limit(self, window: SlidingWindow, *key: Any, per_user: bool = True) -> None:
+        # Invoice and delivery-note creation are documented "by order and api key": every user of a key shares them.
+        wait = window.hit((self.api_key, self.username, *key) if per_user else (self.api_key, *key))
         if wait is not None:
             raise Fail(self.throttled(window, wait))
 
@@ -922,7 +923,7 @@ class BillbeeSandbox:
             if cloud is not None and self.data.cloud_storages.get(cloud) is None:
                 raise invalid(f"Cloud storage {cloud} not found.")
             self.check_order_usable(order)
-            self.extra_limit(self.documents, "deliverynote", order["BillBeeOrderId"])
+            self.extra_limit(self.documents, "deliverynote", order["BillBeeOrderId"], per_user=False)
             note = self.data.delivery_notes.get(order["BillBeeOrderId"])
             if note is None:
                 note = {
@@ -954,7 +955,7 @@ class BillbeeSandbox:
             if cloud is not None and self.data.cloud_storages.get(cloud) is None:
                 raise invalid(f"Cloud storage {cloud} not found.")
             self.check_order_usable(order)
-            self.extra_limit(self.documents, "invoice", order["BillBeeOrderId"])
+            self.extra_limit(self.documents, "invoice", order["BillBeeOrderId"], per_user=False)
             if order["InvoiceNumber"] is None:
                 order["InvoiceNumberPrefix"] = "RE-"
                 order["InvoiceNumber"] = self.data.next_invoice_number()

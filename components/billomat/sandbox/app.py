@@ -148,6 +148,7 @@ class DocKind:
     transitions: dict[str, tuple[frozenset[str], str]]
     delete_statuses: frozenset[str] | None = None  # None: any status may be deleted
     label: str = ""
+    signature: bool = False  # PUT /{id}/upload-signature
 
 
 DRAFT, OPEN = "DRAFT", "OPEN"
@@ -163,6 +164,7 @@ CONFIRMATION = DocKind(
         "unclear": (frozenset({"CLEARED"}), OPEN),
     },
     label="Confirmation",
+    signature=True,
 )
 INVOICE = DocKind(
     "invoice",
@@ -174,6 +176,7 @@ INVOICE = DocKind(
     },
     delete_statuses=frozenset({DRAFT}),
     label="Invoice",
+    signature=True,
 )
 OFFER = DocKind(
     "offer",
@@ -322,6 +325,29 @@ def _resources() -> dict[str, Resource]:
             tags="article-tags",
         ),
     }
+    # Document templates and e-mail templates: read-only here (the account sets them up).
+    resources["templates"] = Resource(
+        "templates",
+        "template",
+        {"id": None, "created": None, "name": "", "type": "", "format": "docx", "is_default": 0, "updated": None},
+        {},
+        text_filters=("name",),
+        exact_filters=("type", "format"),
+        creatable=False,
+        updatable=False,
+        deletable=False,
+    )
+    resources["email-templates"] = Resource(
+        "email-templates",
+        "email-template",
+        {"id": None, "created": None, "name": "", "type": "", "subject": "", "text": "", "bcc": 0, "is_default": 0},
+        {},
+        text_filters=("name",),
+        exact_filters=("type",),
+        creatable=False,
+        updatable=False,
+        deletable=False,
+    )
     for owner, ref in (("client", "clients"), ("article", "articles")):
         resources[f"{owner}-tags"] = _tag_resource(owner, ref)
     for kind in DOC_KINDS:
@@ -488,7 +514,25 @@ def _document_resources(kind: DocKind) -> list[Resource]:
         refs={f"{name}_id": f"{name}s", "article_id": "articles"},
         exact_filters=(f"{name}_id", "article_id"),
     )
-    return [document, items, _tag_resource(name, f"{name}s")]
+    comments = Resource(
+        f"{name}-comments",
+        f"{name}-comment",
+        {
+            "id": None,
+            "created": None,
+            f"{name}_id": None,
+            "user_id": 1,
+            "comment": "",
+            "actionkey": "COMMENT",
+            "public": 0,
+        },
+        {f"{name}_id": "int", "comment": "str", "actionkey": "str", "public": "bool"},
+        required=(f"{name}_id", "comment"),
+        refs={f"{name}_id": f"{name}s"},
+        text_filters=("comment",),
+        exact_filters=(f"{name}_id", "actionkey"),
+    )
+    return [document, items, comments, _tag_resource(name, f"{name}s")]
 
 
 # ------------------------------------------------------------------ values
@@ -885,7 +929,7 @@ class Billomat:
                 for row in table.list(client_id=record["id"]):
                     table.delete(row["id"])
         if kind is not None:
-            for dependent in (f"{kind.name}-items", f"{kind.name}-tags"):
+            for dependent in (f"{kind.name}-items", f"{kind.name}-comments", f"{kind.name}-tags"):
                 table = self.table(dependent)
                 for row in table.list(**{f"{kind.name}_id": record["id"]}):
                     table.delete(row["id"])
@@ -972,7 +1016,14 @@ class Billomat:
             row["created"] = row["updated"] = None
             item_table.insert(row)
         self._recalculate(kind.name, record["id"])
+        self._log_action(kind, record, "CREATE", f"{kind.label} erstellt", extra.get("created"))
         return record
+
+    def _log_action(self, kind: DocKind, record: Record, actionkey: str, text: str, when: Any = None) -> None:
+        """Billomat keeps a document's history as comments with an ``actionkey`` (CREATE, COMPLETE, ...)."""
+        row = dict(self.resources[f"{kind.name}-comments"].template)
+        row.update({f"{kind.name}_id": record["id"], "comment": text, "actionkey": actionkey, "created": when})
+        self.table(f"{kind.name}-comments").insert(row)
 
     def _recalculate(self, kind_name: str, doc_id: Any, *, touch: bool = False) -> None:
         """Item and document totals and the tax summary, from the items (NET or GROSS prices).
@@ -1040,6 +1091,10 @@ class Billomat:
             if method != "POST":
                 raise BillomatError(405, "Method not allowed")
             return await self._send(kind, record, command, request)
+        if command == "upload-signature" and kind.signature:
+            if method != "PUT":
+                raise BillomatError(405, "Method not allowed")
+            return await self._signature(kind, record, request)
         if command not in kind.transitions:
             raise BillomatError(404, "Resource not found")
         if method != "PUT":
@@ -1057,6 +1112,7 @@ class Billomat:
             if template_id is not None:
                 changes["template_id"] = template_id
             changes.update(self._pdf_fields(kind, record))
+            self._log_action(kind, record, "COMPLETE", f"{kind.label} abgeschlossen")
         elif command == "cancel":
             changes["_status_before_cancel"] = record["status"]
         elif command == "uncancel":
@@ -1101,6 +1157,24 @@ class Billomat:
             "base64file": base64.b64encode(pdf).decode("ascii"),
         }
         return render(record_body("pdf", info, fmt))
+
+    async def _signature(self, kind: DocKind, record: Record, request: Request) -> Response:
+        """``PUT /{documents}/{id}/upload-signature`` with ``<signature><base64file>``: an image of the
+        customer's signature, kept with the document (only completed documents are signed)."""
+        data = await self._body(request, "signature")
+        raw = str(data.get("base64file") or "").strip()
+        if not raw:
+            raise BillomatError(400, "Missing required field: base64file")
+        try:
+            image = base64.b64decode(raw, validate=True)
+        except ValueError:
+            raise BillomatError(400, "base64file is not valid base64") from None
+        if not image.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
+            raise BillomatError(400, "base64file must be a PNG, JPEG or GIF image")
+        if record["status"] == DRAFT:
+            raise BillomatError(400, f"{kind.label} is a draft; complete it before it is signed")
+        self.table(f"{kind.name}s").update(record["id"], {"_signature": image})
+        return Response(b"", 200)
 
     async def _send(self, kind: DocKind, record: Record, command: str, request: Request) -> Response:
         data = await self._body(request, command, required=command == "email")
@@ -1180,6 +1254,37 @@ class Billomat:
                     "default_value": "",
                     "created": None,
                     "updated": None,
+                }
+            )
+        created = _timestamp(now - timedelta(days=380))
+        for name, kind, default in (
+            ("Rechnung Standard", "INVOICE", 1),
+            ("Rechnung ohne Briefkopf", "INVOICE", 0),
+            ("Angebot Standard", "OFFER", 1),
+            ("Auftragsbestätigung Standard", "CONFIRMATION", 1),
+        ):
+            self.table("templates").insert(
+                {"id": None, "created": created, "name": name, "type": kind, "format": "docx", "is_default": default}
+            )
+        for name, kind, subject in (
+            ("Rechnung versenden", "INVOICE", "Ihre Rechnung [Invoice.invoice_number]"),
+            ("Angebot versenden", "OFFER", "Ihr Angebot [Offer.offer_number]"),
+            (
+                "Auftragsbestätigung versenden",
+                "CONFIRMATION",
+                "Ihre Auftragsbestätigung [Confirmation.confirmation_number]",
+            ),
+        ):
+            self.table("email-templates").insert(
+                {
+                    "id": None,
+                    "created": created,
+                    "name": name,
+                    "type": kind,
+                    "subject": subject,
+                    "text": "Sehr geehrte Damen und Herren,\n\nanbei erhalten Sie das Dokument.",
+                    "bcc": 0,
+                    "is_default": 1,
                 }
             )
         articles = [self.seed_article(rng, now - timedelta(days=300 - i)) for i in range(len(PRODUCTS))]

@@ -15,9 +15,18 @@ import sys
 
 import click
 
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, RateLimited, SkiffError
 
 __all__ = ["parse_interval", "poll"]
+
+
+def _duration(seconds: float) -> str:
+    """``59 min 58 s``, ``12 s``: how long a poll waits, for people."""
+    whole = max(1, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else "", f"{secs} s" if secs else ""]
+    return " ".join(p for p in parts if p)
 
 
 def parse_interval(text: str) -> float:
@@ -52,6 +61,7 @@ def poll(
     max_polls: int | None,
 ) -> None:
     """Poll a trigger every interval until stopped; each poll commits its snapshot."""
+    from ..executor import Executor
     from . import _load_cfg, parse_json_arg
     from .runner import StopRequested, run_call
 
@@ -73,26 +83,42 @@ def poll(
             loop_.add_signal_handler(sig, request_stop)
         polls = 0
         code = 0
-        while not stop.is_set():
-            try:
-                code = await run_call(
-                    component,
-                    trigger,
-                    cfg=config,
-                    body=message_body,
-                    messages=messages,
-                    state=state,
-                    flow_id=flow_id,
-                    stop=stop,
-                    require_trigger=True,
-                )
-            except StopRequested:
-                break
-            polls += 1
-            if code not in (0, 5) or (max_polls is not None and polls >= max_polls):
-                break  # config/auth/API errors do not fix themselves; transient ones may
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
+        wait = [0.0]
+
+        def rate_limited(error: SkiffError) -> bool:
+            # A throttle (declared, or the API's Retry-After) longer than the retry budget: wait
+            # for it and say so, rather than poll into a 429 on every interval.
+            if not isinstance(error, RateLimited) or not error.retry_after:
+                return False
+            wait[0] = error.retry_after
+            print(f"{trigger}: {error.message}; next poll in {_duration(max(interval, wait[0]))}", file=sys.stderr)
+            return True
+
+        # One executor for every poll: its rate limiter remembers what earlier polls sent.
+        async with Executor() as executor:
+            while not stop.is_set():
+                wait[0] = 0.0
+                try:
+                    code = await run_call(
+                        component,
+                        trigger,
+                        cfg=config,
+                        body=message_body,
+                        messages=messages,
+                        state=state,
+                        flow_id=flow_id,
+                        stop=stop,
+                        require_trigger=True,
+                        executor=executor,
+                        on_error=rate_limited,
+                    )
+                except StopRequested:
+                    break
+                polls += 1
+                if code not in (0, 5) or (max_polls is not None and polls >= max_polls):
+                    break  # config/auth/API errors do not fix themselves; transient ones may
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=max(interval, wait[0]))
         return code
 
     sys.exit(asyncio.run(loop()))

@@ -8,7 +8,9 @@ rather than loses.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from ..component import resolve_component
@@ -47,7 +49,14 @@ async def run_call(
     out: Any = None,
     stop: Any = None,
     require_trigger: bool = False,
+    executor: Executor | None = None,
+    on_error: Callable[[SkiffError], bool] | None = None,
 ) -> int:
+    """Run one call and print its data; returns the exit code.
+
+    ``executor``: reuse one (``skiff poll`` keeps its rate limiter across polls); ``on_error``
+    sees the error first and returns True when it has told the user itself.
+    """
     stream = out or sys.stdout
     lines = JsonLines(stream)
     component = resolve_component(component_ref)
@@ -100,7 +109,9 @@ async def run_call(
             error = event.payload["error"]
 
     try:
-        async with Executor() as executor:
+        async with contextlib.AsyncExitStack() as stack:
+            if executor is None:
+                executor = await stack.enter_async_context(Executor())
             result = await executor.run(
                 component, function.name, cfg, Message(body=body), snapshot=snapshot, emit=emit, dry_run=dry_run
             )
@@ -112,7 +123,8 @@ async def run_call(
         if store is not None:
             await store.close()
     if error is not None:
-        print(error.one_line(), file=sys.stderr)
+        if on_error is None or not on_error(error):
+            print(error.one_line(), file=sys.stderr)
         return error.exit_code
     return result.exit_code
 

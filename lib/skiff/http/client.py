@@ -15,7 +15,7 @@ import logging
 import ssl
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any, Literal
@@ -202,7 +202,12 @@ class HttpClient:
         if isinstance(spec.auth, str) or isinstance(spec.rateLimits, str):
             raise ConfigError("http.auth and http.rateLimits must be rendered to lists before the client is built")
         self.spec = spec
-        self._rate_limits = list(spec.rateLimits)
+        # Named by their place when unnamed, so the two groups below never share a window.
+        named = [
+            lim if lim.name else lim.model_copy(update={"name": f"limit{i}"}) for i, lim in enumerate(spec.rateLimits)
+        ]
+        self._rate_limits = [lim for lim in named if not (lim.endpoints or lim.per)]
+        self._request_limits = [lim for lim in named if lim.endpoints or lim.per]
         self.base_url = check_url(spec.baseUrl, what="http.baseUrl")
         self._prefix = base_prefix(self.base_url)
         self.credential_key = credential_key
@@ -276,8 +281,10 @@ class HttpClient:
     def redact(self, text: str) -> str:
         return self.redactor(text)
 
-    def _limits(self, method: str, path: str, endpoint: str | None) -> list[Limit]:
-        if not self._rate_limits:
+    def _limits(
+        self, method: str, path: str, endpoint: str | None, query: Mapping[str, Any] | None = None
+    ) -> list[Limit]:
+        if not self._rate_limits and not self._request_limits:
             return []
         endpoint = endpoint or endpoint_template(method, path)
         limits = self._limits_cache.get(endpoint)
@@ -289,6 +296,16 @@ class HttpClient:
                 credential_key=self.credential_key,
                 endpoint=endpoint,
                 credentials=self.credentials,
+            )
+        if self._request_limits:
+            # Limits of some endpoints, counted per order or page: keyed by this very request.
+            request = (endpoint_template(method, path), path, query or {})
+            limits = limits + limits_for(
+                self._request_limits,
+                credential_key=self.credential_key,
+                endpoint=endpoint,
+                credentials=self.credentials,
+                request=request,
             )
         return limits
 
@@ -359,7 +376,7 @@ class HttpClient:
         call.redactor = self.redactor
         query = {k: v for k, v in (params or {}).items() if v is not None}
         send_headers = self._headers(rtype, headers)
-        limits = self._limits(method, path, endpoint)
+        limits = self._limits(method, path, endpoint, query)
         hold_key = self._hold_key if self.spec.followRateLimitHeaders else None
 
         async def attempt() -> httpx.Response:
@@ -603,7 +620,7 @@ class HttpClient:
         endpoint: str | None = None,
         start: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> AsyncIterator[Page]:
+    ) -> AsyncGenerator[Page, None]:
         """The pages of a list endpoint as they arrive (see skiff.http.pagination)."""
         method = method.upper()
         endpoint = endpoint or endpoint_template(method, path)

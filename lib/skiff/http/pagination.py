@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from skiff.errors import ApiError
+from skiff.errors import ApiError, InputError
 from skiff.specs import (
     CursorPagination,
     FromIdPagination,
@@ -29,7 +29,7 @@ from .bodies import get_path, to_records
 if TYPE_CHECKING:
     from .client import Response
 
-__all__ = ["Fetch", "Page", "paginate"]
+__all__ = ["Fetch", "Page", "paginate", "requested_page"]
 
 Fetch = Callable[[dict[str, Any]], Awaitable["Response"]]
 """Sends one page request with the given query parameters."""
@@ -91,6 +91,48 @@ def _records(response: Response, spec: PaginationSpec) -> list[Any]:
     return to_records(response.data)
 
 
+def requested_page(spec: PaginationSpec, given: Mapping[str, Any]) -> tuple[PaginationSpec, dict[str, Any]] | None:
+    """The one page a message asks for with the style's own paging parameters, else None.
+
+    People who page by hand send ``page``/``pageSize`` (Billbee), ``page``/``per_page``
+    (Billomat), ``skip``/``take`` or ``from``/``take`` (Billwerk), ``startingAfter``/``size``
+    (Plenigo): then only that page is fetched. Returns the spec with the asked page size and
+    the ``start`` for :func:`paginate`; the caller reads the first page only.
+    """
+    position: dict[str, tuple[str, str]] = {}  # message key -> (start key, kind)
+    size_name: str | None
+    if isinstance(spec, PagePagination):
+        position[spec.pageParam] = ("page", "int")
+        size_name = spec.sizeParam
+    elif isinstance(spec, OffsetPagination):
+        position[spec.offsetParam] = ("offset", "int0")
+        size_name = spec.limitParam
+    elif isinstance(spec, FromIdPagination):
+        position[spec.param] = ("fromId", "any")
+        size_name = spec.sizeParam
+    else:
+        position[spec.param] = ("cursor", "any")
+        size_name = spec.sizeParam
+    asked = {k: given[k] for k in [*position, size_name] if k is not None and given.get(k) not in (None, "")}
+    if not asked:
+        return None
+    start: dict[str, Any] = {}
+    update: dict[str, Any] = {}
+    for name, value in asked.items():
+        kind = position[name][1] if name in position else "int"
+        number = _as_int(value) if kind != "any" else value
+        if kind != "any" and (
+            number is None or str(number) != str(value).strip() or number < (0 if kind == "int0" else 1)
+        ):
+            least = 0 if kind == "int0" else 1
+            raise InputError(f"body.{name}: {value!r} is not a whole number >= {least}")
+        if name in position:
+            start[position[name][0]] = number
+        else:
+            update["size"] = number
+    return spec.model_copy(update=update), start
+
+
 async def paginate(
     fetch: Fetch,
     spec: PaginationSpec,
@@ -99,7 +141,7 @@ async def paginate(
     start: Mapping[str, Any] | None = None,
     where: str = "",
     logger: logging.Logger | None = None,
-) -> AsyncIterator[Page]:
+) -> AsyncGenerator[Page, None]:
     """Yield the non-empty pages of a list endpoint, one request per page."""
     log = logger or _log
     base = {k: v for k, v in (params or {}).items() if v is not None}

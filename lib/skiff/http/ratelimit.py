@@ -25,7 +25,7 @@ from typing import Any
 from skiff.errors import RateLimited
 from skiff.specs import RateLimitSpec
 
-__all__ = ["Limit", "Permit", "RateLimiter", "limits_for", "parse_rate_limit_headers"]
+__all__ = ["Limit", "Permit", "RateLimiter", "endpoint_key", "limits_for", "parse_rate_limit_headers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,17 @@ class Limit:
     per_seconds: float
     key: tuple[str, ...]
     name: str = ""
+
+    def describe(self) -> str:
+        """``'per order' (6 per 60 s)``: how a wait names the limit."""
+        return f"{self.name!r} ({self.requests} per {_period(self.per_seconds)})"
+
+
+def _period(seconds: float) -> str:
+    for unit, size in (("h", 3600.0), ("min", 60.0)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
 
 
 @functools.cache
@@ -69,27 +80,54 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 
+@functools.lru_cache(maxsize=512)
+def endpoint_key(endpoint: str) -> str:
+    """A declared endpoint (``GET /orders/{id}``) as :func:`~skiff.http.urls.endpoint_template`
+    writes a request's, lower-cased: every ``{name}`` segment is an id."""
+    method, _, path = endpoint.strip().partition(" ")
+    segments = ["{id}" if s.startswith("{") and s.endswith("}") else s for s in path.strip().split("/")]
+    return f"{method.upper()} {'/'.join(segments)}".lower()
+
+
+def _request_part(part: str, path: str, query: Mapping[str, Any]) -> str:
+    if part == "path":
+        return path.split("?", 1)[0].lower()
+    value = query.get(part.removeprefix("query."))
+    return "" if value is None else str(value)
+
+
 def limits_for(
     specs: Sequence[RateLimitSpec],
     *,
     credential_key: str,
     endpoint: str,
     credentials: Mapping[str, str] | None = None,
+    request: tuple[str, str, Mapping[str, Any]] | None = None,
 ) -> list[Limit]:
     """The concrete limits one request is subject to.
 
     ``scope=credential`` limits are keyed by the credential set (or, when ``key`` names parts
     and ``credentials`` has them, by just those parts, so Billbee's 50/s per API key is shared
-    by every user of that key); ``scope=endpoint`` adds the endpoint.
+    by every user of that key); ``scope=endpoint`` adds the endpoint. ``request`` is the
+    request's ``(endpoint template, path, query)``: a limit with ``endpoints`` applies only to
+    those, and ``per`` adds the named request parts to the key.
     """
     out: list[Limit] = []
     for index, spec in enumerate(specs):
+        if spec.endpoints or spec.per:
+            if request is None:
+                continue
+            template, path, query = request
+            if spec.endpoints and template.lower() not in {endpoint_key(e) for e in spec.endpoints}:
+                continue
         name = spec.name or f"limit{index}"
         if spec.key and credentials is not None and all(k in credentials for k in spec.key):
             identity = _digest(*(f"{k}={credentials[k]}" for k in spec.key))
         else:
             identity = _digest(credential_key)
-        key = (name, identity) if spec.scope == "credential" else (name, identity, endpoint)
+        key: tuple[str, ...] = (name, identity) if spec.scope == "credential" else (name, identity, endpoint)
+        if spec.per and request is not None:
+            key += (_digest(*(f"{p}={_request_part(p, path, query)}" for p in spec.per)),)
         out.append(Limit(spec.requests, spec.perSeconds, key, name))
     return out
 
@@ -225,38 +263,47 @@ class RateLimiter:
         if until > self._holds.get(key, 0.0):
             self._holds[key] = until
 
-    async def _try(self, limits: Sequence[Limit], hold_key: str | None) -> float | None:
-        """0 after taking a place in every limit; else seconds to wait (None: until a release)."""
+    async def _try(self, limits: Sequence[Limit], hold_key: str | None) -> tuple[float | None, Limit | None]:
+        """(0, None) after taking a place in every limit; else seconds to wait (None: until a
+        release) and the limit that is furthest from a free place (None: a hold)."""
         now = time.time()  # the clock the limits library uses
         if hold_key is not None:
             until = self._holds.get(hold_key)
             if until is not None:
                 if until > now:
-                    return until - now + self.margin
+                    return until - now + self.margin, None
                 del self._holds[hold_key]
         delay: float | None = 0.0
+        longest = 0.0
+        blocking: Limit | None = None
         for limit in limits:
             item = self._item(limit)
             stats = await self.strategy.get_window_stats(item, "done", *limit.key)
             recent = limit.requests - stats.remaining
             flying = self._in_flight.get(limit.key, 0)
+            wait: float | None = 0.0
             if recent + flying >= limit.requests:
                 # Wait for the oldest completion to leave the window; if only requests in
                 # flight block (None), for one of them to complete.
                 wait = stats.reset_time - now if recent > 0 else None
-                delay = None if delay is None or wait is None else max(delay, wait)
             elif not self._local and not await self.strategy.test(item, "sent", *limit.key):
                 sent = await self.strategy.get_window_stats(item, "sent", *limit.key)
-                delay = None if delay is None else max(delay, sent.reset_time - now)
+                wait = sent.reset_time - now
+            if wait is None or wait > 0:
+                if wait is not None and wait > longest:
+                    longest, blocking = wait, limit
+                elif blocking is None:
+                    blocking = limit
+                delay = None if delay is None or wait is None else max(delay, wait)
         if delay is None or delay > 0:
-            return delay
+            return delay, blocking
         if not self._local:
             for limit in limits:
                 if not await self.strategy.hit(self._item(limit), "sent", *limit.key):
-                    return self.margin or 0.01  # another worker won the place: look again soon
+                    return self.margin or 0.01, None  # another worker won the place: look again soon
         for limit in limits:
             self._in_flight[limit.key] = self._in_flight.get(limit.key, 0) + 1
-        return 0.0
+        return 0.0, None
 
     async def _release(self, limits: Sequence[Limit]) -> None:
         try:
@@ -292,13 +339,14 @@ class RateLimiter:
         while True:
             changed = self._changed
             async with self._lock:
-                delay = await self._try(limits, hold_key)
+                delay, blocking = await self._try(limits, hold_key)
             if delay is not None and delay <= 0:
                 return Permit(self, limits, waited)
             waited = time.monotonic() - started
             if delay is not None and max_wait is not None and waited + delay > max_wait:
+                which = f"rate limit {blocking.describe()}" if blocking else "rate limit (the API's reset time)"
                 raise RateLimited(
-                    f"rate limit: the next slot is {delay:.1f} s away, over the {max_wait:g} s wait budget",
+                    f"{which}: the next slot is {delay:.1f} s away, over the {max_wait:g} s wait budget",
                     retry_after=delay,
                 )
             # Wake at the computed time, or earlier when a request completes.

@@ -287,7 +287,7 @@ class _Builder:
         self.op_pagination[op.operation_id or name] = pagination
         paging_params: set[str] = set()
         if pagination is not None:
-            # The pager sets these itself (defaults included), so they leave the in-schema.
+            # The pager sets these itself; in a message they ask for that one page only.
             strategy = _PAGINATION.validate_python(pagination)
             for key in ("pageParam", "sizeParam", "param", "offsetParam", "limitParam"):
                 value = getattr(strategy, key, None)
@@ -302,6 +302,10 @@ class _Builder:
         names_taken = {p.name for p in op.parameters}
         for param in op.parameters:
             if param.location == "query" and param.name in paging_params:
+                paged = self.conv.convert(param.schema)
+                note = "Given: only this page is read; absent: skiff reads every page."
+                paged["description"] = f"{param.description.rstrip('.')}. {note}" if param.description else note
+                props[param.name] = paged
                 continue
             prop = param.name
             if prop in props:

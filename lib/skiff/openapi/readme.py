@@ -7,7 +7,7 @@ from typing import Any
 
 from .spec import ApiSpec
 
-__all__ = ["render_readme"]
+__all__ = ["render_readme", "throttle_rows"]
 
 _VERSIONS = {"2.0": "Swagger 2.0", "3.0": "OpenAPI 3.0", "3.1": "OpenAPI 3.1"}
 
@@ -34,12 +34,40 @@ def _auth_line(auth: Any) -> str:
     return " + ".join(parts) if parts else "none"
 
 
-def _limit_line(limit: dict[str, Any]) -> str:
-    scope = "per endpoint" if limit.get("scope") == "endpoint" else "per credential set"
-    key = limit.get("key") or []
-    keyed = f", keyed by {' + '.join(key)}" if key else ""
-    name = f" ({limit['name']})" if limit.get("name") else ""
-    return f"{limit['requests']} requests per {limit['perSeconds']} s {scope}{keyed}{name}"
+def _period(seconds: Any) -> str:
+    value = float(seconds)
+    for unit, size in (("hour", 3600.0), ("minute", 60.0)):
+        if value >= size and value % size == 0:
+            count = value / size
+            return f"{count:g} {unit}s" if count != 1 else f"1 {unit}"
+    return f"{value:g} s"
+
+
+def throttle_rows(limits: Any) -> list[list[str]]:
+    """One row per declared rate limit: name, allowed, applies to, counted per, why.
+
+    The Throttles table of the README and its test read the same rows, so the table cannot
+    drift from the declarations.
+    """
+    rows = []
+    for limit in limits if isinstance(limits, list) else []:
+        endpoints = ", ".join(f"`{e}`" for e in limit.get("endpoints") or []) or (
+            "each endpoint" if limit.get("scope") == "endpoint" else "every request"
+        )
+        counted = [*(limit.get("key") or ["credential set"])]
+        if limit.get("scope") == "endpoint":
+            counted.append("endpoint")
+        counted += [("order" if p == "path" else p.removeprefix("query.")) for p in limit.get("per") or []]
+        rows.append(
+            [
+                str(limit.get("name") or ""),
+                f"{limit['requests']} per {_period(limit['perSeconds'])}",
+                endpoints,
+                " + ".join(counted),
+                str(limit.get("note") or ""),
+            ]
+        )
+    return rows
 
 
 # "{{ body.id | urlencode }}" → "{id}": the README shows paths as the API documents them.
@@ -102,8 +130,11 @@ def render_readme(
     else:
         out.append(f"- Base URL: `{http.get('baseUrl', '')}`.")
     out.append(f"- Auth on every request: {_auth_line(http.get('auth'))}.")
-    for limit in http.get("rateLimits") or []:
-        out.append(f"- Rate limit: {_limit_line(limit)}; skiff waits before sending rather than collect 429s.")
+    if http.get("rateLimits"):
+        out.append(
+            "- Rate limits: see Throttles below; skiff waits before it sends rather than draw a 429, "
+            "and a wait longer than the retry budget fails the call with RateLimited (a poll waits for it)."
+        )
     envelope = http.get("envelope")
     if envelope:
         bits = [f"data at `{envelope['dataPath']}`"] if envelope.get("dataPath") else []
@@ -134,11 +165,17 @@ def render_readme(
         "- Output: the response body"
         + (" unwrapped from the envelope" if envelope else "")
         + ". Paged actions emit one message per record by default; the input properties `emitBehavior` "
-        "(`emitIndividually`, `emitPage`, `fetchAll`) and `maxPages` change that, and the paging "
-        "parameters themselves are set by skiff.",
+        "(`emitIndividually`, `emitPage`, `fetchAll`) and `maxPages` change that. skiff sets the paging "
+        "parameters itself; a message that carries them (e.g. `page`, `pageSize`) gets that one page only.",
         "- Schemas are self-contained: every `$ref` is inlined; recursive references are cut and say so.",
         "",
     ]
+
+    rows = throttle_rows(http.get("rateLimits"))
+    if rows:
+        out += ["## Throttles", "", "| Limit | Allowed | Applies to | Counted per | Source |", "|---|---|---|---|---|"]
+        out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+        out.append("")
 
     triggers = component.get("triggers") or {}
     if triggers:

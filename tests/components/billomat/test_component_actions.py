@@ -87,6 +87,23 @@ class Account:
         body = {"client-tag": {"client_id": self.client_id(), "name": "to-delete"}}
         return int(self.api.post("/client-tags", json=body).json()["client-tag"]["id"])
 
+    def item(self, kind: str) -> int:
+        """A position of a fresh DRAFT document of ``kind`` (singular): editable."""
+        doc_id = self.document(f"{kind}s")
+        return int(self.first(f"{kind}-items", **{f"{kind}_id": doc_id})["id"])
+
+    def comment(self, kind: str) -> int:
+        body = {f"{kind}-comment": {f"{kind}_id": self.first(f"{kind}s")["id"], "comment": "to delete"}}
+        return int(self.api.post(f"/{kind}-comments", json=body).json()[f"{kind}-comment"]["id"])
+
+    def doc_tag(self, kind: str) -> int:
+        body = {f"{kind}-tag": {f"{kind}_id": self.first(f"{kind}s")["id"], "name": "to-delete"}}
+        return int(self.api.post(f"/{kind}-tags", json=body).json()[f"{kind}-tag"]["id"])
+
+    def property_value(self) -> int:
+        body = {"client-property-value": {"client_id": self.client_id(), "client_property_id": 2, "value": "x"}}
+        return int(self.api.post("/client-property-values", json=body).json()["client-property-value"]["id"])
+
     def document(self, kind: str, *commands: str) -> int:
         """A fresh DRAFT document of ``kind`` (plural), taken through ``commands`` (complete, cancel, ...)."""
         doc_id = self.fresh(kind)
@@ -95,6 +112,14 @@ class Account:
             assert response.status_code == 200, response.text
         return doc_id
 
+
+# The smallest PNG: the signature image of the upload actions.
+PNG = base64.b64encode(
+    bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+    )
+).decode()
 
 ITEMS = [
     {"title": "Beratung", "unit": "Stunde", "quantity": 2, "unit_price": "95.00"},
@@ -118,7 +143,7 @@ BODIES: dict[str, Callable[[Account], dict[str, Any]]] = {
     "updateClient": lambda a: {"id": str(a.client_id()), "street": "Via Ticino 1", "note": None},
     "deleteClient": lambda a: {"id": a.fresh_client()},
     # ------------------------------------------------------------------ contacts
-    "listContacts": lambda a: {"client_id": a.client_id()},
+    "listContacts": lambda a: {"last_name": "m"},
     "getContact": lambda a: {"id": a.first("contacts")["id"]},
     "createContact": lambda a: {
         "client_id": a.client_id(),
@@ -131,6 +156,9 @@ BODIES: dict[str, Callable[[Account], dict[str, Any]]] = {
     # ------------------------------------------------------------------ properties and tags
     "listClientPropertyValues": lambda a: {"client_property_id": 1},
     "setClientPropertyValue": lambda a: {"client_id": a.client_id(), "client_property_id": "2", "value": "Handel"},
+    "updateClientPropertyValue": lambda a: {"id": a.property_value(), "value": "Großhandel"},
+    "deleteClientPropertyValue": lambda a: {"id": a.property_value()},
+    "updateClientCustomfield": lambda a: {"id": a.client_id(), "customfield": "muster"},
     "listClientTags": lambda a: {"client_id": a.first("client-tags")["client_id"]},
     "createClientTag": lambda a: {"client_id": a.client_id(), "name": "skiff"},
     "deleteClientTag": lambda a: {"id": a.tag_id()},
@@ -158,11 +186,35 @@ BODIES: dict[str, Callable[[Account], dict[str, Any]]] = {
     "clearConfirmation": lambda a: {"id": a.document("confirmations", "complete")},
     "unclearConfirmation": lambda a: {"id": a.document("confirmations", "complete", "clear")},
     # ------------------------------------------------------------------ invoices, offers, articles
+    "mailConfirmation": lambda a: {"id": a.document("confirmations", "complete"), "color": True, "paper_weight": 80},
+    "uploadConfirmationSignature": lambda a: {"id": a.document("confirmations", "complete"), "base64file": PNG},
+    # ------------------------------------------------------------------ document positions, comments, tags
+    **{
+        name.replace("{D}", label): body
+        for kind, label in (("confirmation", "Confirmation"), ("invoice", "Invoice"), ("offer", "Offer"))
+        for name, body in {
+            "list{D}Items": lambda a, k=kind: {f"{k}_id": a.first(f"{k}-items")[f"{k}_id"]},
+            "get{D}Item": lambda a, k=kind: {"id": a.first(f"{k}-items")["id"]},
+            "create{D}Item": lambda a, k=kind: {f"{k}_id": a.document(f"{k}s"), **ITEMS[0]},
+            "update{D}Item": lambda a, k=kind: {"id": a.item(k), "quantity": "3", "title": "Geändert"},
+            "delete{D}Item": lambda a, k=kind: {"id": a.item(k)},
+            "list{D}Comments": lambda a, k=kind: {f"{k}_id": a.first(f"{k}-comments")[f"{k}_id"]},
+            "create{D}Comment": lambda a, k=kind: {
+                f"{k}_id": a.first(f"{k}s", status="OPEN")["id"],
+                "comment": "Danke!",
+            },
+            "delete{D}Comment": lambda a, k=kind: {"id": a.comment(k)},
+            "list{D}Tags": lambda a, k=kind: {},
+            "create{D}Tag": lambda a, k=kind: {f"{k}_id": a.first(f"{k}s")["id"], "name": "skiff"},
+            "delete{D}Tag": lambda a, k=kind: {"id": a.doc_tag(k)},
+        }.items()
+    },
     "listInvoices": lambda a: {"status": "PAID", "maxPages": 1, "emitBehavior": "emitPage"},
     "getInvoice": lambda a: {"id": a.first("invoices")["id"]},
     "createInvoice": lambda a: {"client_id": a.client_id(), "due_days": 30, "items": ITEMS[:1]},
     "completeInvoice": lambda a: {"id": a.document("invoices"), "template_id": None},
     "getInvoicePdf": lambda a: {"id": a.document("invoices", "complete"), "output": "base64"},
+    "uploadInvoiceSignature": lambda a: {"id": a.document("invoices", "complete"), "base64file": PNG},
     "listOffers": lambda a: {"emitBehavior": "fetchAll"},
     "getOffer": lambda a: {"id": a.first("offers")["id"]},
     "listArticles": lambda a: {"title": "a"},
@@ -174,7 +226,7 @@ BODIES: dict[str, Callable[[Account], dict[str, Any]]] = {
 NO_DATA = {
     name
     for name in ACTIONS
-    if name.startswith(("delete", "complete", "email", "cancel", "uncancel", "clear", "unclear"))
+    if name.startswith(("delete", "complete", "email", "mail", "upload", "cancel", "uncancel", "clear", "unclear"))
 }
 
 
@@ -381,7 +433,7 @@ async def test_bad_body_is_an_input_error(
 # ------------------------------------------------------------------ triggers
 
 
-SEEDED = {"Clients": "clients", "Invoices": "invoices", "Confirmations": "confirmations"}
+SEEDED = {"Clients": "clients", "Contacts": "contacts", "Invoices": "invoices", "Confirmations": "confirmations"}
 
 
 @pytest.mark.parametrize("name", TRIGGERS)
@@ -483,3 +535,100 @@ async def test_rate_limit_headers_are_followed(component: Component, limited: tu
     assert all(r.error is None and len(e) == 1 for r, e in results)
     # After "X-Rate-Limit-Remaining: 0" the executor waited for the reset instead of drawing a 429.
     assert client is not None and client.stats.status_429 == 0 and client.stats.throttled_waits > 0
+
+
+# ------------------------------------------------------------------ what the new actions did
+
+
+async def test_set_client_property_value_updates_instead_of_adding_a_second(
+    component: Component, cfg: dict[str, Any], sandbox: tuple[SandboxApp, SandboxServer], api: httpx.Client
+) -> None:
+    app = sandbox[0]
+    client_id = Account(app, api).fresh("clients")
+    for value in ("erst", "dann"):
+        result, emitted = await run(
+            component, cfg, "setClientPropertyValue", {"client_id": client_id, "client_property_id": 2, "value": value}
+        )
+        assert result.error is None and emitted[0].body["value"] == value
+    values = app.store.table("client-property-values").list(client_id=client_id, client_property_id=2)
+    assert [v["value"] for v in values] == ["dann"]  # one value, changed in place
+    assert emitted[0].body["id"] == str(values[0]["id"])
+
+
+async def test_client_list_filters_by_a_custom_property(
+    component: Component, cfg: dict[str, Any], sandbox: tuple[SandboxApp, SandboxServer]
+) -> None:
+    app = sandbox[0]
+    owners = {
+        v["client_id"] for v in app.store.table("client-property-values").list(client_property_id=1, value="ext-1003")
+    }
+    assert owners
+    app.log.clear()
+    result, emitted = await run(component, cfg, "listClients", {"properties": {"1": "ext-1003"}})
+    assert result.error is None and {int(m.body["id"]) for m in emitted} == owners
+    assert app.log.entries()[-1]["query"]["property1"] == "ext-1003"
+
+
+async def test_contacts_are_listed_across_clients(
+    component: Component, cfg: dict[str, Any], sandbox: tuple[SandboxApp, SandboxServer]
+) -> None:
+    app = sandbox[0]
+    every, emitted = await run(component, cfg, "listContacts", {})
+    assert every.error is None and len(emitted) == len(app.store.table("contacts"))
+    assert len({m.body["client_id"] for m in emitted}) > 1
+    wanted = emitted[0].body["last_name"]
+    _, named = await run(component, cfg, "listContacts", {"last_name": wanted})
+    assert named and all(wanted.lower() in m.body["last_name"].lower() for m in named)
+
+
+async def test_positions_change_a_draft_only(
+    component: Component, cfg: dict[str, Any], sandbox: tuple[SandboxApp, SandboxServer], api: httpx.Client
+) -> None:
+    account = Account(sandbox[0], api)
+    doc_id = account.document("offers")
+    before = float(account.first("offers", id=doc_id)["total_net"])
+    result, emitted = await run(
+        component, cfg, "createOfferItem", {"offer_id": doc_id, "quantity": 2, "unit_price": 10}
+    )
+    assert result.error is None and emitted[0].body["total_net"] == "20.0"
+    assert float(account.first("offers", id=doc_id)["total_net"]) == pytest.approx(before + 20)
+    done = account.document("invoices", "complete")
+    refused, _ = await run(component, cfg, "createInvoiceItem", {"invoice_id": done, "title": "Nachtrag"})
+    assert refused.error is not None and "not a draft" in str(refused.error)
+
+
+async def test_history_and_signature(
+    component: Component, cfg: dict[str, Any], sandbox: tuple[SandboxApp, SandboxServer], api: httpx.Client
+) -> None:
+    account = Account(sandbox[0], api)
+    doc_id = account.document("confirmations", "complete")
+    result, emitted = await run(component, cfg, "listConfirmationComments", {"confirmation_id": doc_id})
+    assert result.error is None and [m.body["actionkey"] for m in emitted] == ["CREATE", "COMPLETE"]
+    signed, _ = await run(component, cfg, "uploadConfirmationSignature", {"id": doc_id, "base64file": PNG})
+    assert signed.error is None
+    assert account.first("confirmations", id=doc_id)["_signature"].startswith(b"\x89PNG")
+    draft = account.document("confirmations")
+    refused, _ = await run(component, cfg, "uploadConfirmationSignature", {"id": draft, "base64file": PNG})
+    assert refused.error is not None and "draft" in str(refused.error)
+
+
+async def test_select_models_from_the_api(component: Component, cfg: dict[str, Any]) -> None:
+    async with Executor() as executor:
+        templates = await executor.select(component, "completeConfirmation", "templateId", cfg)
+        mails = await executor.select(component, "emailConfirmation", "emailTemplateId", cfg)
+        tags = await executor.select(component, "createClientTag", "tagName", cfg)
+    assert templates["4"] == "Auftragsbestätigung Standard" and len(templates) == 4
+    assert "Auftragsbestätigung versenden" in mails.values()
+    assert set(tags) == set(tags.values()) and {"vip", "b2b"} & set(tags)
+
+
+async def test_template_and_tag_fields_are_defaults(
+    component: Component, cfg: dict[str, Any], sandbox: tuple[SandboxApp, SandboxServer], api: httpx.Client
+) -> None:
+    account = Account(sandbox[0], api)
+    doc_id = account.document("confirmations")
+    result, _ = await run(component, {**cfg, "templateId": "4"}, "completeConfirmation", {"id": doc_id})
+    assert result.error is None and account.first("confirmations", id=doc_id)["template_id"] == 4
+    client_id = account.client_id()
+    tagged, emitted = await run(component, {**cfg, "tagName": "vip"}, "createClientTag", {"client_id": client_id})
+    assert tagged.error is None and emitted[0].body["name"] == "vip"

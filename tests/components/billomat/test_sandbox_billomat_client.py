@@ -41,8 +41,11 @@ import sys
 import requests
 from billomapy import Billomapy
 from billomapy.resources import (
-    CLIENT, CLIENTS, CONFIRMATION, CONFIRMATION_ITEM, CONFIRMATION_ITEMS, CONTACT, CONTACTS,
+    CLIENT, CLIENT_PROPERTIES, CLIENT_PROPERTY, CLIENTS, CONFIRMATION, CONFIRMATION_ITEM, CONFIRMATION_ITEMS,
+    CONFIRMATIONS, CONTACT, CONTACTS, EMAIL_TEMPLATE, EMAIL_TEMPLATES, TEMPLATE, TEMPLATES, UPLOAD_SIGNATURE,
 )
+
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgAAAAAgABVKJPXQAAAABJRU5ErkJggg=="
 
 api_url, scenario = sys.argv[1], sys.argv[2]
 
@@ -150,6 +153,80 @@ def confirmations():
     out["after_unclear"] = api.get_confirmation(cid)["confirmation"]["status"]
     out["deleted"] = attempt(api.delete_confirmation, cid)
     out["gone"] = attempt(api.get_confirmation, cid)
+    return out
+
+
+def subresources():
+    # Positions, comments and tags of a confirmation, an invoice and an offer, the billomapy way.
+    out = {}
+    client_id = api.get_clients_per_page(per_page=1)["clients"]["client"]["id"]
+    for kind in ("confirmation", "invoice", "offer"):
+        fn = lambda verb, what="": getattr(api, verb.format(kind=kind, what=what))
+        doc = fn("create_{kind}")({kind: {"client_id": client_id}})[kind]
+        got = {}
+        item = fn("create_{kind}_item")({kind + "-item": {kind + "_id": doc["id"], "title": "Muster",
+                                                       "quantity": "2", "unit_price": "10"}})[kind + "-item"]
+        got["item"] = item
+        got["item_get"] = fn("get_{kind}_item")(item["id"])
+        got["item_update"] = fn("update_{kind}_item")(item["id"], {kind + "-item": {"quantity": 3}})
+        got["items"] = fn("get_all_items_of_{kind}")(doc["id"])
+        got["doc_total"] = getattr(api, "get_" + kind)(doc["id"])[kind]["total_net"]
+        got["item_delete"] = attempt(fn("delete_{kind}_item"), item["id"])
+        comment = fn("create_{kind}_comment")({kind + "-comment": {kind + "_id": doc["id"], "comment": "Hallo"}})
+        got["comment"] = comment
+        got["comment_get"] = fn("get_{kind}_comment")(comment[kind + "-comment"]["id"])
+        got["comments"] = fn("get_all_comments_of_{kind}")(doc["id"])
+        got["comment_delete"] = attempt(fn("delete_{kind}_comment"), comment[kind + "-comment"]["id"])
+        tag = fn("create_{kind}_tag")({kind + "-tag": {kind + "_id": doc["id"], "name": "eilig"}})
+        got["tag"] = tag
+        got["tags"] = fn("get_all_tags_of_{kind}")(doc["id"])
+        got["tag_delete"] = attempt(fn("delete_{kind}_tag"), tag[kind + "-tag"]["id"])
+        got["tags_after"] = fn("get_all_tags_of_{kind}")(doc["id"])
+        out[kind] = got
+    return out
+
+
+def signature_and_letter():
+    out = {}
+    client_id = api.get_clients_per_page(per_page=1)["clients"]["client"]["id"]
+    invoice = api.create_invoice({"invoice": {"client_id": client_id}})["invoice"]
+    out["draft"] = attempt(api.upload_invoice_signature, invoice["id"], {"signature": {"base64file": PNG}})
+    api.complete_invoice(invoice["id"], {"complete": {}})
+    out["invoice"] = attempt(api.upload_invoice_signature, invoice["id"], {"signature": {"base64file": PNG}})
+    hello = {"signature": {"base64file": "aGFsbG8="}}  # "hallo": base64, but no image
+    out["not_an_image"] = attempt(api.upload_invoice_signature, invoice["id"], hello)
+    confirmation = api.create_confirmation({"confirmation": {"client_id": client_id}})["confirmation"]
+    api.complete_confirmation(confirmation["id"], {"complete": {}})
+    # billomapy has no confirmation signature or letter call: its generic request helpers send them.
+    out["confirmation"] = attempt(api._create_put_request, CONFIRMATIONS, confirmation["id"], UPLOAD_SIGNATURE,
+                                  {"signature": {"base64file": PNG}})
+    out["letter"] = attempt(api._create_post_request, CONFIRMATIONS,
+                            {"mail": {"color": 0, "duplex": 1, "paper_weight": 90}}, confirmation["id"], "mail")
+    out["letter_bad"] = attempt(api._create_post_request, CONFIRMATIONS, {"mail": {"paper_weight": 120}},
+                                confirmation["id"], "mail")
+    return out
+
+
+def clients_extra():
+    out = {}
+    out["templates"] = Billomapy.resolve_response_data(TEMPLATES, TEMPLATE, api.get_all_templates())
+    out["email_templates"] = Billomapy.resolve_response_data(
+        EMAIL_TEMPLATES, EMAIL_TEMPLATE, api.get_email_templates(params={"type": "CONFIRMATION"}))
+    values = Billomapy.resolve_response_data(CLIENT_PROPERTIES, CLIENT_PROPERTY, api.get_all_client_properties())
+    first = values[0]
+    out["by_property"] = Billomapy.resolve_response_data(CLIENTS, CLIENT, api.get_all_clients(
+        params={"property" + first["client_property_id"]: first["value"]}))
+    out["first_value"] = first
+    out["value_update"] = api._create_put_request(CLIENT_PROPERTIES, first["id"], None,
+                                                  {"client-property-value": {"value": "neu"}})
+    out["value_delete"] = attempt(api._create_delete_request, CLIENT_PROPERTIES, first["id"])
+    out["value_gone"] = attempt(api.get_client_property, first["id"])
+    out["customfield"] = api._create_put_request(CLIENTS, first["client_id"], "customfield",
+                                                 {"client": {"customfield": "muster"}})
+    out["by_customfield"] = api.get_clients_per_page(params={"customfield": "muster"})
+    # The seed lists contacts across clients, filtered by name (billomapy asks per client only).
+    out["contacts_by_name"] = Billomapy.resolve_response_data(
+        CONTACTS, CONTACT, [api._get_resource_per_page(resource=CONTACTS, params={"last_name": "m"})])
     return out
 
 
@@ -301,3 +378,52 @@ def test_rate_limit_hook(billomapy_path: Path, driver: Path) -> None:
     hit = out[2]
     assert hit["remaining"] == "0" and int(hit["reset"]) % 3600 == 0
     assert hit["limited"]["errors"]["error"].startswith("Maximum number of requests (2 per 60 minutes) reached.")
+
+
+def test_document_positions_comments_and_tags(billomapy_path: Path, driver: Path, server: SandboxServer) -> None:
+    out = run(billomapy_path, driver, server, "subresources")
+    for kind in ("confirmation", "invoice", "offer"):
+        got = out[kind]
+        item = got["item"]
+        assert item["title"] == "Muster" and item["total_net"] == "20.0", kind
+        assert got["item_get"][f"{kind}-item"] == item
+        assert got["item_update"][f"{kind}-item"]["quantity"] == "3.0"
+        items = got["items"][0][f"{kind}-items"]
+        assert items["@total"] == "1" and isinstance(items[f"{kind}-item"], dict)  # one position: an object
+        assert got["doc_total"] == "30.0"  # the document's totals follow its positions
+        assert got["item_delete"] == {"ok": True, "status": 200, "text": ""}
+        comment = got["comment"][f"{kind}-comment"]
+        assert (comment["comment"], comment["actionkey"]) == ("Hallo", "COMMENT")
+        assert got["comment_get"] == got["comment"]
+        history = got["comments"][0][f"{kind}-comments"][f"{kind}-comment"]
+        assert [c["actionkey"] for c in history] == ["CREATE", "COMMENT"]
+        assert got["comment_delete"]["status"] == 200
+        assert got["tag"][f"{kind}-tag"]["name"] == "eilig"
+        assert got["tags"][0][f"{kind}-tags"][f"{kind}-tag"]["name"] == "eilig"
+        assert got["tag_delete"]["status"] == 200 and got["tags_after"] == []
+
+
+def test_signatures_and_letters(billomapy_path: Path, driver: Path, server: SandboxServer, app: SandboxApp) -> None:
+    out = run(billomapy_path, driver, server, "signature_and_letter")
+    assert out["draft"]["status"] == 400 and "draft" in out["draft"]["body"]["errors"]["error"]
+    assert out["invoice"] == {"ok": True, "status": 200, "text": ""}
+    assert out["not_an_image"]["status"] == 400
+    assert out["confirmation"] == {"ok": True, "status": 200, "text": ""}
+    assert out["letter"] == {"ok": True, "status": 200, "text": ""}
+    assert out["letter_bad"]["status"] == 400
+    letters = app.store.table("outbox").list(channel="letter")
+    assert len(letters) == 1 and letters[0]["document"].startswith("confirmations/")
+
+
+def test_templates_property_values_and_customfield(billomapy_path: Path, driver: Path, server: SandboxServer) -> None:
+    out = run(billomapy_path, driver, server, "clients_extra")
+    assert {t["type"] for t in out["templates"]} == {"INVOICE", "OFFER", "CONFIRMATION"}
+    assert [t["type"] for t in out["email_templates"]] == ["CONFIRMATION"]
+    first = out["first_value"]
+    assert [c["id"] for c in out["by_property"]] == [first["client_id"]]
+    assert out["value_update"]["client-property-value"]["value"] == "neu"
+    assert out["value_delete"]["status"] == 200 and out["value_gone"]["status"] == 404
+    assert out["customfield"] == {"client": {"customfield": "muster"}}
+    assert out["by_customfield"]["clients"]["client"]["id"] == first["client_id"]
+    contacts = out["contacts_by_name"]
+    assert len({c["client_id"] for c in contacts}) > 1 and all("m" in c["last_name"].lower() for c in contacts)
