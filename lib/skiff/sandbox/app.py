@@ -183,10 +183,15 @@ class SandboxApp:
             return
         started = time.perf_counter()
         status: list[int] = [0]
+        recorded = [False]
 
         async def send_logged(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body") and not recorded[0]:
+                # Logged before the last byte goes out: a client that has its answer finds it in the log.
+                recorded[0] = True
+                self._record(scope, status[0], started, decision)
             await send(message)
 
         faults = self.faults
@@ -203,7 +208,8 @@ class SandboxApp:
                 await self.too_many_requests(faults.retry_after)(scope, receive, send_logged)
         if decision == "ok":
             await self._starlette(scope, receive, send_logged)
-        self._record(scope, status[0], started, decision)
+        if not recorded[0]:
+            self._record(scope, status[0], started, decision)
 
     async def _drop(self, scope: Scope) -> None:
         transport = scope.get(TRANSPORT_SCOPE_KEY)
