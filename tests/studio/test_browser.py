@@ -184,16 +184,34 @@ def _configure(page: Any, step: str, settings: dict[str, Any]) -> None:
         page.fill("#schedule-every", settings["every"])
 
 
-def _save_credentials(client: httpx.Client) -> None:
-    for name in ("billbee", "billomat"):
-        cfg = client.post(f"/api/sandboxes/{name}").json()["cfg"]
-        assert client.post("/api/credentials", json={"name": name, "component": name, "cfg": cfg}).status_code == 200
+def _save_credentials(client: httpx.Client) -> dict[str, str]:
+    """Sandboxes started as the page starts them (Billbee with 3 orders: Billomat allows 300
+    requests per 15 minutes), their cfg saved under the names example (a) refers to."""
+    urls = {}
+    for name, options in (("billbee", {"orders": 3}), ("billomat", {})):
+        started = client.post(f"/api/sandboxes/{name}", json={"options": options}).json()
+        urls[name] = started["url"]
+        saved = client.post("/api/credentials", json={"name": name, "component": name, "cfg": started["cfg"]})
+        assert saved.status_code == 200
+    return urls
 
 
-def test_canvas_builds_example_a_by_drag_and_drop_and_saves_it(
+def _counts(page: Any, step: str) -> dict[str, int]:
+    text = page.locator(f"[data-counts={step}]").inner_text().split()
+    return {"done": int(text[1]), "inflight": int(text[3]), "failed": int(text[5]), "doubt": int(text[7])}
+
+
+def _run_and_wait(page: Any) -> None:
+    page.click("#flow-run")
+    page.wait_for_selector("#runpanel:has-text('running')", state="attached")
+    page.wait_for_selector("#status.ok:has-text('run finished'), #status.bad", timeout=120_000)
+    assert page.locator("#status").inner_text() == "run finished"
+
+
+def test_canvas_builds_example_a_by_drag_and_drop_saves_and_runs_it(
     page: Any, studio: StudioServer, client: httpx.Client
 ) -> None:
-    _save_credentials(client)
+    sandboxes = _save_credentials(client)
     page.set_viewport_size({"width": 1440, "height": 900})
     example = FlowDocument.load(EXAMPLE).to_dict()
     page.goto(studio.url)
@@ -263,3 +281,40 @@ def test_canvas_builds_example_a_by_drag_and_drop_and_saves_it(
     page.click("#flow-save")
     page.wait_for_selector("#status.ok:has-text('orders.yaml unchanged')")
     assert (studio.settings.flows_dir / "orders.yaml").read_bytes() == before
+
+    # Run it embedded: every step's counts, live.
+    _run_and_wait(page)
+    for step in ("order", "client", "confirmation", "complete", "pdf"):
+        assert _counts(page, step) == {"done": 3, "inflight": 0, "failed": 0, "doubt": 0}, step
+    assert page.locator("#run-counts").count() == 1
+    _shot(page, "run")
+
+    # A step that fails: a new order, and a PDF step that asks for a confirmation that is not there.
+    seeded = httpx.post(f"{sandboxes['billbee']}/_sandbox/seed", json={"resource": "orders", "count": 1})
+    seeded.raise_for_status()
+    page.click(".node[data-step=pdf] .nid")
+    page.fill("#step-mapping", '{"id": "999999"}')
+    page.click("#flow-save")
+    page.wait_for_selector("#status.ok:has-text('saved orders.yaml')")
+    page.click("#flow-run")
+    page.wait_for_selector("#failures .failure", timeout=120_000)
+    page.wait_for_selector("#status:has-text('run finished')", timeout=120_000)
+    assert _counts(page, "pdf")["failed"] == 1
+    failure = page.locator("#failures .failure").first
+    assert "999999" in failure.inner_text() or "ApiError" in failure.inner_text()
+    failure.locator(".open-failure").click()
+    detail = failure.locator(".failure-detail").inner_text()
+    assert "999999" in detail and "passthrough" in detail  # the original input, kept
+
+    # Fixed and replayed: it goes through once.
+    page.click(".node[data-step=pdf] .nid")
+    page.fill("#step-mapping", '{"id": $string($passthrough.confirmation.id)}')
+    page.click("#flow-save")
+    page.wait_for_selector("#status.ok:has-text('saved orders.yaml')")
+    page.locator("#failures .failure .replay").first.click()
+    page.wait_for_function(
+        "document.querySelector('[data-counts=pdf]').innerText.includes('\u2713 4')", timeout=120_000
+    )
+    assert _counts(page, "pdf") == {"done": 4, "inflight": 0, "failed": 0, "doubt": 0}
+    pdfs = [e for e in httpx.get(f"{sandboxes['billomat']}/_sandbox/requests").json()["requests"]]
+    assert sum(1 for e in pdfs if str(e.get("path", "")).endswith("/pdf") and e.get("status") == 200) == 4

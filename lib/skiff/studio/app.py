@@ -25,6 +25,7 @@ from ..errors import ConfigError, SkiffError
 from .calls import Calls, error_view
 from .catalogue import Catalogue
 from .flows import FlowFiles
+from .runs import FlowRuns
 from .sandboxes import SandboxPool
 from .security import Guard
 from .vault import Vault, secret_fields
@@ -150,7 +151,10 @@ def create_app(settings: StudioSettings) -> Guard:
         return JSONResponse(pool.describe())
 
     async def start_sandbox(request: Request) -> Response:
-        return JSONResponse(pool.start(request.path_params["name"]))
+        data = await _json(request) if await request.body() else {}
+        options = data.get("options") if isinstance(data.get("options"), dict) else None
+        seed = data.get("seed") if isinstance(data.get("seed"), int) else 1
+        return JSONResponse(pool.start(request.path_params["name"], seed=seed, options=options))
 
     async def stop_sandbox(request: Request) -> Response:
         pool.stop(request.path_params["name"])
@@ -185,6 +189,7 @@ def create_app(settings: StudioSettings) -> Guard:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         nonlocal calls
         calls = Calls()
+        flows.runs = FlowRuns(flows.root, vault, calls.executor)
         try:
             yield
         finally:

@@ -22,6 +22,7 @@ from ..flow import Expression, FlowDocument, FlowFileError, MappingError, check_
 
 if TYPE_CHECKING:
     from .catalogue import Catalogue
+    from .runs import FlowRuns
     from .sandboxes import SandboxPool
     from .vault import Vault
 
@@ -41,9 +42,15 @@ class FlowFiles:
         self.catalogue = catalogue
         self.vault = vault
         self.pool = pool
+        self.runs: FlowRuns | None = None  # set when the studio's event loop starts
 
     async def aclose(self) -> None:
-        return None
+        if self.runs is not None:
+            await self.runs.aclose()
+
+    def _runs(self) -> FlowRuns:
+        assert self.runs is not None, "the studio's lifespan has not started"
+        return self.runs
 
     # ------------------------------------------------------------ files
 
@@ -148,7 +155,33 @@ class FlowFiles:
                 )
             )
 
+        async def body_of(request: Request) -> dict[str, Any]:
+            data = await request.json()
+            if not isinstance(data, dict):
+                raise ConfigError("the request body is a JSON object")
+            return data
+
+        async def run(request: Request) -> Response:
+            data = await body_of(request)
+            return JSONResponse(self._runs().start(self.path(str(data.get("path", "")))))
+
+        async def replay(request: Request) -> Response:
+            data = await body_of(request)
+            ids = [str(data["id"])] if data.get("id") else []
+            return JSONResponse(self._runs().start(self.path(str(data.get("path", ""))), replay=ids))
+
+        async def status(request: Request) -> Response:
+            return JSONResponse(self._runs().status(self.path(request.query_params.get("path", ""))))
+
+        async def message(request: Request) -> Response:
+            path = self.path(request.query_params.get("path", ""))
+            return JSONResponse(self._runs().message(path, request.query_params.get("id", "")))
+
         return [
+            Route("/api/flows/run", run, methods=["POST"]),
+            Route("/api/flows/replay", replay, methods=["POST"]),
+            Route("/api/flows/status", status),
+            Route("/api/flows/message", message),
             Route("/api/flows/preview", preview, methods=["POST"]),
             Route("/api/flows", list_files),
             Route("/api/flows/file", open_file),

@@ -29,13 +29,19 @@ class SandboxPool:
             for name in self.available()
         ]
 
-    def start(self, name: str, *, seed: int = 1) -> dict[str, Any]:
-        """Start ``name`` (or return the one already running): ``{name, url, cfg}``."""
+    def start(self, name: str, *, seed: int = 1, options: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Start ``name`` (or return the one already running): ``{name, url, cfg}``.
+
+        ``options`` are the sandbox's own (e.g. Billbee's ``orders``: how many orders it holds).
+        """
         if name not in self.available():
             raise ConfigError(f"unknown sandbox {name!r}; known: {', '.join(self.available())}")
         with self._lock:
             if name not in self._running:
-                app = load_sandbox(name, seed=seed)
+                try:
+                    app = load_sandbox(name, seed=seed, **(options or {}))
+                except TypeError as exc:
+                    raise ConfigError(f"sandbox {name}: {exc}") from None
                 server = serve(app, host="127.0.0.1", port=0)
                 self._running[name] = (server, {"baseUrl": server.base_url, **app.default_credentials})
             server, cfg = self._running[name]

@@ -451,8 +451,8 @@ async function refreshStatus(ctx, live) {
   for (const box of ctx.board.querySelectorAll("[data-counts]")) {
     const c = (st.steps || {})[box.dataset.counts];
     box.replaceChildren(...(c ? [
-      el("span.done", {}, `\u2713 ${c.done}`), el("span.inflight", {}, `\u29d7 ${c.inflight}`),
-      el("span.failed", {}, `\u2717 ${c.failed}`), el("span.doubt", {}, `? ${c.doubt}`)] : []));
+      el("span.done", { title: "done" }, `\u2713 ${c.done}`), el("span.inflight", { title: "in flight" }, `\u00bb ${c.inflight}`),
+      el("span.failed", { title: "failed" }, `\u2717 ${c.failed}`), el("span.doubt", { title: "in doubt" }, `? ${c.doubt}`)] : []));
   }
   renderRunPanel(ctx, st);
   if (live && !st.running && pollTimer) {
@@ -474,9 +474,9 @@ function renderRunPanel(ctx, st) {
       setStatus(`replayed ${r.replayed} message(s)`, "ok");
       if (!pollTimer) pollTimer = setInterval(() => refreshStatus(ctx, true), 700);
     } }, "replay")));
-  ctx.runPanel.replaceChildren(
+  ctx.runPanel.replaceChildren(...[
     el("div.row", {}, el("b", {}, st.running ? "running\u2026" : "last run"), st.summary ? el("span.muted#run-summary", {}, st.summary) : null),
     st.error ? el("p.error-line", {}, st.error.line) : null,
     rows.length ? el("table#run-counts", {}, el("tr", {}, el("th", {}, "step"), el("th", {}, "done"), el("th", {}, "in flight"), el("th", {}, "failed"), el("th", {}, "in doubt")), rows) : null,
-    failures.length ? el("div", {}, el("h3", {}, "Failed and in-doubt messages"), el("ul#failures", {}, failures)) : null);
+    failures.length ? el("div", {}, el("h3", {}, "Failed and in-doubt messages"), el("ul#failures", {}, failures)) : null].filter(Boolean));
 }
