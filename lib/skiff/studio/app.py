@@ -153,7 +153,8 @@ def create_app(settings: StudioSettings) -> Guard:
     async def start_sandbox(request: Request) -> Response:
         data = await _json(request) if await request.body() else {}
         options = data.get("options") if isinstance(data.get("options"), dict) else None
-        seed = data.get("seed") if isinstance(data.get("seed"), int) else 1
+        given = data.get("seed")
+        seed = given if isinstance(given, int) else 1
         return JSONResponse(pool.start(request.path_params["name"], seed=seed, options=options))
 
     async def stop_sandbox(request: Request) -> Response:
