@@ -248,3 +248,17 @@ def test_a_bad_page_is_an_input_error(given: dict[str, Any]) -> None:
         requested_page(PagePagination(), given)
     with pytest.raises(InputError, match="skip"):
         requested_page(OffsetPagination(), {"skip": -1})
+
+
+def test_loop_guard_memory_does_not_grow_with_record_size() -> None:
+    """4,000 pages of 1 KB records: the guard keeps a 16-byte digest per page, not the records."""
+    from skiff.http.pagination import _Guard
+
+    guard = _Guard("GET /orders")
+    big = "x" * 1000
+    for number in range(1, 4001):
+        guard.page([{"id": number, "pad": big}, {"id": -number, "pad": big}], number)
+    assert len(guard.seen) == 4000
+    assert {len(digest) for digest in guard.seen} == {16}
+    with pytest.raises(ApiError, match="page 4001 repeats an earlier page"):
+        guard.page([{"id": 7, "pad": big}, {"id": -7, "pad": big}], 4001)
