@@ -20,42 +20,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ComponentError, ConfigError, SkiffError, TransientError
+from ..errors import ComponentError, SkiffError
 from ..message import Message, deterministic_id
 from .document import FlowDocument
 from .journal import END, Journal, NewMessage, Row
-from .mapping import Expression, MappingError, truthy
+from .mapping import MappingError
 from .model import Flow, Step, TriggerStep
+from .step import StepLogic, compile_steps, step_cfg
 
-__all__ = ["FlowRunner", "RunStats", "default_journal_path", "step_is_idempotent"]
+__all__ = ["FlowRunner", "RunStats", "default_journal_path"]
 
 log = logging.getLogger("skiff.flow")
-
-_SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
 
 
 def default_journal_path(flow: Flow) -> Path:
     """``.skiff/flows/<name>.db`` under the working directory (like the snapshots of ``skiff run``)."""
     return Path(".skiff") / "flows" / f"{flow.name}.db"
-
-
-def step_is_idempotent(step: Step, component: Any) -> bool:
-    """May this step run again after a crash without doing twice what it did?
-
-    Yes when the flow declares so, when it is a lookup-or-create, when the component declares
-    the action idempotent, or when its declarative request is a read or a PUT/DELETE.
-    """
-    if step.idempotent is not None:
-        return step.idempotent
-    if step.lookup is not None:
-        return True
-    model = component.function(step.function).model
-    if model.idempotent is not None:
-        return bool(model.idempotent)
-    if model.main:
-        return False
-    request = model.request
-    return request is not None and request.method.upper() in _SAFE_METHODS
 
 
 @dataclass
@@ -67,19 +47,6 @@ class RunStats:
     steps: Counter[tuple[str, str]] = field(default_factory=Counter)  # (step, outcome) → count
     recovered: int = 0
     held: int = 0
-
-
-@dataclass
-class _Compiled:
-    step: Step
-    component: Any
-    idempotent: bool
-    mapping: Expression | None
-    when: Expression | None
-    split: Expression | None
-    lookup_mapping: Expression | None
-    lookup_where: Expression | None
-    next_step: str
 
 
 class FlowRunner:
@@ -111,60 +78,15 @@ class FlowRunner:
         self.on_change = on_change
         self.stats = RunStats()
         self._wake = asyncio.Event()
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._steps = self._compile()
+        self._steps = compile_steps(self.flow, self.credentials, self.base, end=END)
         from .check import resolve_step_component
 
         self._trigger_component = resolve_step_component(self.flow.trigger.component, self.base)
 
     # ------------------------------------------------------------------ set-up
 
-    def _compile(self) -> dict[str, _Compiled]:
-        from .check import resolve_step_component
-
-        out: dict[str, _Compiled] = {}
-        chain = self.flow.steps
-        for group, steps in (("chain", chain), ("errors", self.flow.errorSteps)):
-            for i, step in enumerate(steps):
-                component = resolve_step_component(step.component, self.base)
-                nxt = chain[i + 1].id if group == "chain" and i + 1 < len(chain) else END
-
-                def expr(source: str | None, name: str, step: Step = step) -> Expression | None:
-                    return Expression(source, step=step.id, field=name) if source is not None else None
-
-                out[step.id] = _Compiled(
-                    step=step,
-                    component=component,
-                    idempotent=step_is_idempotent(step, component),
-                    mapping=expr(step.mapping, "mapping"),
-                    when=expr(step.when, "when"),
-                    split=expr(step.split, "split"),
-                    lookup_mapping=expr(step.lookup.mapping if step.lookup else None, "lookup.mapping"),
-                    lookup_where=expr(step.lookup.where if step.lookup else None, "lookup.where"),
-                    next_step=nxt,
-                )
-        return out
-
-    def cfg_for(self, step: Step | TriggerStep, component: Any) -> dict[str, Any]:
-        """Credentials (by reference) plus the step's own fields; numbers from env vars made numbers."""
-        cfg: dict[str, Any] = {}
-        if step.credentials:
-            if step.credentials not in self.credentials:
-                raise ConfigError(f"step {step.id!r}: credential set {step.credentials!r} was not resolved")
-            cfg.update(self.credentials[step.credentials])
-        cfg.update(step.cfg)
-        fields = dict(component.model.credentials.fields)
-        with contextlib.suppress(KeyError):
-            fields.update(component.function(step.function).fields)
-        for name, value in list(cfg.items()):
-            f = fields.get(name)
-            if f is not None and isinstance(value, str):
-                if f.viewClass == "NumberFieldView" or f.type in ("number", "integer"):
-                    with contextlib.suppress(ValueError):
-                        cfg[name] = float(value) if "." in value else int(value)
-                elif f.viewClass == "CheckBoxView" or f.type == "boolean":
-                    cfg[name] = value.strip().lower() in ("1", "true", "yes", "on")
-        return cfg
+    def cfg_for(self, step: TriggerStep | Step, component: Any) -> dict[str, Any]:
+        return step_cfg(step, component, self.credentials)
 
     def recover(self) -> tuple[int, int]:
         """Messages left running by a dead process: again when idempotent, else held in doubt."""
@@ -285,11 +207,9 @@ class FlowRunner:
             self._changed(row, "failed")
             return
         step = compiled.step
-        bindings: dict[str, Any] = {"passthrough": row.passthrough}
         try:
             if compiled.split is not None and row.item is None:
-                items = compiled.split.evaluate(row.body, bindings)
-                items = items if isinstance(items, list) else [] if items is None else [items]
+                items = compiled.split_items(row.body, row.passthrough)
                 children = [
                     NewMessage(
                         id=deterministic_id(row.id, step.id, "item", i),
@@ -306,20 +226,18 @@ class FlowRunner:
                 self._wake.set()
                 self._changed(row, "split")
                 return
-            if compiled.when is not None and not truthy(compiled.when.evaluate(row.body, bindings)):
+            if not compiled.admits(row.body, row.passthrough):
                 self.journal.finish(row.id, status="filtered")
                 self._changed(row, "filtered")
                 return
-            body = compiled.mapping.evaluate(row.body, bindings) if compiled.mapping is not None else row.body
-            if body is None:
-                body = {}
+            body = compiled.input_for(row.body, row.passthrough)
         except MappingError as err:
             self._failed(row, compiled, err, started=False)
             return
         self.journal.start(row.id)
         attempts = row.attempts + 1
         try:
-            outputs, found = await self._call(compiled, body, row)
+            outputs, found = await compiled.call(self.executor, body, row.passthrough)
         except SkiffError as err:
             self._failed(row, compiled, err, started=True, attempts=attempts, body=body)
             return
@@ -352,66 +270,10 @@ class FlowRunner:
         self._wake.set()
         self._changed(row, "found" if found else "done")
 
-    async def _call(self, compiled: _Compiled, body: Any, row: Row) -> tuple[list[Message], bool]:
-        step = compiled.step
-        cfg = self.cfg_for(step, compiled.component)
-        if step.lookup is None:
-            return await self._run(compiled, step.function, cfg, body), False
-        lookup_body = body
-        if compiled.lookup_mapping is not None:
-            lookup_body = compiled.lookup_mapping.evaluate(body, {"passthrough": row.passthrough})
-        # One lookup-or-create per key at a time: two orders of one customer must not both create.
-        lock_key = f"{step.id}\x1f{lookup_body!r}"
-        lock = self._locks.get(lock_key)
-        if lock is None:
-            if len(self._locks) > 10_000:  # forget idle locks now and then
-                self._locks = {k: v for k, v in self._locks.items() if v.locked()}
-            lock = self._locks[lock_key] = asyncio.Lock()
-        async with lock:
-            found = await self._lookup(compiled, cfg, body, lookup_body, row)
-            if found is not None:
-                return [Message(body=found)], True
-            return await self._run(compiled, step.function, cfg, body), False
-
-    async def _lookup(self, compiled: _Compiled, cfg: dict[str, Any], body: Any, lookup_body: Any, row: Row) -> Any:
-        assert compiled.step.lookup is not None
-        records: list[Any] = []
-        for msg in await self._run(compiled, compiled.step.lookup.function, cfg, lookup_body):
-            b = msg.body
-            if isinstance(b, dict) and set(b) <= {"results", "page"} and isinstance(b.get("results"), list):
-                records.extend(b["results"])  # a page wrapper: its records
-            else:
-                records.append(b)
-        for record in records:
-            if record in (None, {}):
-                continue
-            if compiled.lookup_where is None:
-                return record
-            if truthy(compiled.lookup_where.evaluate(record, {"input": body, "passthrough": row.passthrough})):
-                return record
-        return None
-
-    async def _run(self, compiled: _Compiled, function: str, cfg: dict[str, Any], body: Any) -> list[Message]:
-        outputs: list[Message] = []
-        failure: list[SkiffError] = []
-
-        async def emit(event: Any) -> None:
-            if event.kind == "data":
-                outputs.append(event.payload)
-            elif event.kind == "error":
-                failure.append(event.payload["error"])
-            elif event.kind == "rebound":
-                failure.append(TransientError(f"rebound: {event.payload}"))
-
-        await self.executor.run(compiled.component, function, cfg, Message(body=body), emit=emit)
-        if failure:
-            raise failure[0]
-        return outputs
-
     def _failed(
         self,
         row: Row,
-        compiled: _Compiled,
+        compiled: StepLogic,
         err: SkiffError,
         *,
         started: bool,
