@@ -336,3 +336,142 @@ def inspect(file: str, message_id: str, as_json: bool, journal: str | None) -> N
             extra += "  (found by lookup)"
         step = r.step + (f"[{r.item}]" if r.item is not None else "")
         click.echo(f"{step:<{width}} {r.status:<9} {r.attempts:>2}×  {r.id[:13]}  {body}{extra}")
+
+
+@flow.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--amqp", "amqp_url", required=True, help="RabbitMQ URL, e.g. amqp://guest:guest@127.0.0.1:5672/")
+@click.option("--namespace", default="skiff.flow", show_default=True, help="Prefix of the exchange and queue names.")
+@click.option("--state", help="Trigger snapshots: a path (SQLite), redis:// or postgresql:// URL (shared).")
+@click.option("--once", is_flag=True, help="Declare, poll the trigger once, and exit.")
+@click.option("--every", help="Poll at this interval instead of the trigger's schedule.")
+@click.option("--delete", "delete_all", is_flag=True, help="Delete the flow's exchange and queues, and exit.")
+@_CREDENTIALS
+def deploy(
+    file: str,
+    amqp_url: str,
+    namespace: str,
+    state: str | None,
+    once: bool,
+    every: str | None,
+    delete_all: bool,
+    credentials_file: str | None,
+) -> None:
+    """Declare the flow on RabbitMQ (exchange, queues, bindings per step) and run its trigger's schedule.
+
+    Each step then runs as `skiff worker --flow FILE --flow-step ID --amqp URL`, any number per step.
+    """
+    import asyncio
+    import contextlib
+    import signal
+    import time
+
+    from ..errors import ConfigError, SkiffError
+    from ..executor import Executor
+    from ..flow import load_flow, parse_duration, resolve_credentials
+    from ..flow.credentials import default_credentials_path
+    from ..flow.distributed import Topology, declare, delete, publish_trigger
+    from ..state import open_store
+
+    if once and every:
+        raise ConfigError("--once and --every exclude each other")
+    doc = load_flow(file)
+    topology = Topology(doc.flow, namespace)
+    if delete_all:
+        asyncio.run(delete(topology, amqp_url))
+        click.echo(f"deleted {topology.exchange} and its queues", err=True)
+        return
+    creds = resolve_credentials(doc.flow, path=credentials_file or default_credentials_path(doc.source))
+    interval = parse_duration(every) if every else doc.flow.trigger.schedule.interval
+
+    async def go() -> None:
+        await declare(topology, amqp_url)
+        click.echo(
+            f"declared {topology.exchange}: "
+            + ", ".join(topology.queue(s.id) for s in doc.flow.steps)
+            + f"; results in {topology.results_queue}, errors in {topology.errors_queue}",
+            err=True,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        store = open_store(state or str(Path(".skiff") / "flows" / f"{doc.flow.name}.snapshots.db"))
+        try:
+            async with Executor() as executor:
+                while not stop.is_set():
+                    started = time.time()
+                    try:
+                        n = await publish_trigger(doc, topology, amqp_url, creds, store, executor=executor)
+                        click.echo(f"trigger {doc.flow.trigger.id}: {n} message(s) published", err=True)
+                    except SkiffError as err:
+                        if once:
+                            raise
+                        click.echo(f"trigger {doc.flow.trigger.id}: {err.one_line()}", err=True)
+                    if once:
+                        return
+                    wait = _next_wait(doc.flow, started, interval)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=wait)
+        finally:
+            await store.close()
+
+    asyncio.run(go())
+
+
+def _next_wait(flow_model: Any, started: float, interval: float | None) -> float:
+    import time
+
+    schedule = flow_model.trigger.schedule
+    if interval is None and schedule.cron is not None:
+        from datetime import UTC, datetime
+
+        from croniter import croniter
+
+        return max(0.0, float(croniter(schedule.cron, datetime.now(UTC)).get_next(float)) - time.time())
+    return max(0.0, started + (interval or 60.0) - time.time())
+
+
+def run_flow_step_worker(
+    file: str,
+    step_id: str,
+    *,
+    amqp_url: str,
+    namespace: str,
+    rate_limits: str | None,
+    prefetch: int,
+    credentials_file: str | None,
+) -> None:
+    """``skiff worker --flow FILE --flow-step ID``: one step of a deployed flow, until SIGTERM."""
+    import asyncio
+    import os
+    import signal
+
+    from ..flow import load_flow, resolve_credentials
+    from ..flow.credentials import default_credentials_path
+    from ..flow.distributed import run_flow_worker
+
+    doc = load_flow(file)
+    creds = resolve_credentials(doc.flow, path=credentials_file or default_credentials_path(doc.source))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        done = await run_flow_worker(
+            doc,
+            step_id,
+            amqp_url=amqp_url,
+            credentials=creds,
+            namespace=namespace,
+            rate_limits=rate_limits,
+            prefetch=prefetch,
+            stop=stop,
+            crypto_password=os.environ.get("ELASTICIO_MESSAGE_CRYPTO_PASSWORD"),
+            crypto_iv=os.environ.get("ELASTICIO_MESSAGE_CRYPTO_IV"),
+            ready=lambda: click.echo(f"worker: flow {doc.flow.name} step {step_id}", err=True),
+        )
+        click.echo(f"worker: stopped after {done.processed} message(s)", err=True)
+
+    asyncio.run(main())

@@ -20,8 +20,47 @@ __all__ = ["worker"]
     type=click.Choice(["verifyCredentials", "getMetaModel", "selectModel"]),
     help="Run one service call, post it to $ELASTICIO_POST_RESULT_URL and exit.",
 )
-def worker(component_ref: str | None, step_file: str | None, attachments: str | None, service: str | None) -> None:
-    """Consume $ELASTICIO_LISTEN_MESSAGES_ON and run $ELASTICIO_FUNCTION for each message (until SIGTERM)."""
+@click.option("--flow", "flow_file", help="Run a step of this flow (deployed with skiff flow deploy) instead.")
+@click.option("--flow-step", help="With --flow: the step's id.")
+@click.option("--amqp", "amqp_url", help="With --flow: the RabbitMQ URL (default: $ELASTICIO_AMQP_URI).")
+@click.option("--namespace", default="skiff.flow", show_default=True, help="With --flow: as given to deploy.")
+@click.option("--rate-limits", help="With --flow: share rate-limit windows with other workers (redis://...).")
+@click.option("--prefetch", default=1, show_default=True, help="With --flow: messages in flight per worker.")
+@click.option("--credentials", "credentials_file", help="With --flow: the credentials file (mode 600).")
+def worker(
+    component_ref: str | None,
+    step_file: str | None,
+    attachments: str | None,
+    service: str | None,
+    flow_file: str | None,
+    flow_step: str | None,
+    amqp_url: str | None,
+    namespace: str,
+    rate_limits: str | None,
+    prefetch: int,
+    credentials_file: str | None,
+) -> None:
+    """Consume $ELASTICIO_LISTEN_MESSAGES_ON and run $ELASTICIO_FUNCTION for each message (until SIGTERM).
+
+    With --flow FILE --flow-step ID: run that step of a flow deployed by skiff flow deploy.
+    """
+    if flow_file:
+        from ..errors import ConfigError
+        from .cmd_flow import run_flow_step_worker
+
+        url = amqp_url or os.environ.get("ELASTICIO_AMQP_URI")
+        if not flow_step or not url:
+            raise ConfigError("--flow needs --flow-step ID and --amqp URL (or $ELASTICIO_AMQP_URI)")
+        run_flow_step_worker(
+            flow_file,
+            flow_step,
+            amqp_url=url,
+            namespace=namespace,
+            rate_limits=rate_limits,
+            prefetch=prefetch,
+            credentials_file=credentials_file,
+        )
+        return
     import asyncio
     import json
     import signal

@@ -88,8 +88,12 @@ class Worker:
         step: StepData,
         *,
         attachments: AttachmentStore | None = None,
+        call: Callable[[Component, Function], Any] | None = None,
     ) -> None:
         self.settings = settings
+        # What runs per message: the component's call, or a caller's stand-in with the same
+        # ``run(cfg, message, snapshot, emit)`` (a flow step adds its mapping around the call).
+        self._call_factory: Callable[[Component, Function], Any] = call or Call
         self.component = component
         self.function: Function = component.function(settings.function)
         self.step = step
@@ -109,7 +113,7 @@ class Worker:
         self._connection: Any = None
         self._generation = 0  # bumped per connection: a delivery only publishes on its own
         self._exchange: Any = None
-        self._call: Call | None = None
+        self._call: Any = None
         self._snapshot_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ lifecycle
@@ -120,7 +124,7 @@ class Worker:
         A connection the broker drops (a restart, a failover, an operator) is opened again with
         backoff; the deliveries it carried are not acked and come back from the broker.
         """
-        async with Call(self.component, self.function) as call:
+        async with self._call_factory(self.component, self.function) as call:
             self._call = call
             failures = 0
             while not stop.is_set():

@@ -1,0 +1,339 @@
+"""A flow on RabbitMQ: the exchange, queues and bindings per step, the trigger, and the step workers.
+
+Topology (``ns`` defaults to ``skiff.flow``; one topic exchange per flow, as the platform does):
+
+- exchange ``{ns}.{flow}``; a step's outputs go out with routing key ``{flow}.{step}.data``;
+- step queue ``{ns}.{flow}.{step}``, bound to the previous step's data key and to
+  ``{flow}.{step}.in`` (its direct input: rebounds and routed errors come back that way);
+- rebound queue ``{ns}.{flow}.{step}.rebound``: messages wait there for their per-message
+  expiration, then dead-letter to ``{flow}.{step}.in``;
+- ``{ns}.{flow}.errors`` (every ``*.error`` key) and ``{ns}.{flow}.results`` (the last step's data).
+
+``skiff flow deploy`` declares this and runs the trigger: records are published on a confirm
+channel, and the snapshot (in a shared store: SQLite, Redis or PostgreSQL) is committed only after
+the broker confirmed the records before it. ``skiff worker --flow FILE --flow-step ID`` runs one
+step with the sailor protocol worker (:mod:`skiff.worker`), any number per step; with
+``--rate-limits redis://...`` all of them share each API's rate-limit windows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import SkiffError
+from ..message import Message
+from .document import FlowDocument
+from .model import Flow
+from .step import StepLogic, compile_steps, step_cfg
+
+__all__ = ["FlowStepCall", "Topology", "declare", "publish_trigger", "run_flow_worker"]
+
+log = logging.getLogger("skiff.flow")
+
+RESULTS = "$results"
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The names of one flow's exchange, queues and routing keys."""
+
+    flow: Flow
+    namespace: str = "skiff.flow"
+
+    @property
+    def exchange(self) -> str:
+        return f"{self.namespace}.{self.flow.name}"
+
+    def queue(self, step_id: str) -> str:
+        return f"{self.namespace}.{self.flow.name}.{step_id}"
+
+    def rebound_queue(self, step_id: str) -> str:
+        return f"{self.queue(step_id)}.rebound"
+
+    @property
+    def errors_queue(self) -> str:
+        return f"{self.namespace}.{self.flow.name}.errors"
+
+    @property
+    def results_queue(self) -> str:
+        return f"{self.namespace}.{self.flow.name}.results"
+
+    def data_key(self, step_id: str) -> str:
+        return f"{self.flow.name}.{step_id}.data"
+
+    def input_key(self, step_id: str) -> str:
+        return f"{self.flow.name}.{step_id}.in"
+
+    def error_key(self, step_id: str) -> str:
+        return f"{self.flow.name}.{step_id}.error"
+
+    def rebound_key(self, step_id: str) -> str:
+        return f"{self.flow.name}.{step_id}.rebound"
+
+    def snapshot_key(self, step_id: str) -> str:
+        return f"{self.flow.name}.{step_id}.snapshot"
+
+    def queues(self) -> list[str]:
+        steps = [*self.flow.steps, *self.flow.errorSteps]
+        return [
+            *(self.queue(s.id) for s in steps),
+            *(self.rebound_queue(s.id) for s in steps),
+            self.errors_queue,
+            self.results_queue,
+        ]
+
+
+async def declare(topology: Topology, amqp_url: str) -> None:
+    """Declare the flow's exchange, queues and bindings (idempotent: run it again after a change)."""
+    import aio_pika
+
+    flow = topology.flow
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(topology.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        previous = flow.trigger.id
+        for step in flow.steps:
+            queue = await channel.declare_queue(topology.queue(step.id), durable=True)
+            await queue.bind(exchange, topology.data_key(previous))
+            await queue.bind(exchange, topology.input_key(step.id))
+            previous = step.id
+        for step in flow.errorSteps:
+            queue = await channel.declare_queue(topology.queue(step.id), durable=True)
+            await queue.bind(exchange, topology.input_key(step.id))
+        for step in [*flow.steps, *flow.errorSteps]:
+            rebound = await channel.declare_queue(
+                topology.rebound_queue(step.id),
+                durable=True,
+                arguments={
+                    "x-dead-letter-exchange": topology.exchange,
+                    "x-dead-letter-routing-key": topology.input_key(step.id),
+                },
+            )
+            await rebound.bind(exchange, topology.rebound_key(step.id))
+        errors = await channel.declare_queue(topology.errors_queue, durable=True)
+        await errors.bind(exchange, f"{flow.name}.*.error")
+        results = await channel.declare_queue(topology.results_queue, durable=True)
+        await results.bind(exchange, topology.data_key(flow.steps[-1].id))
+
+
+async def delete(topology: Topology, amqp_url: str) -> None:
+    """Remove what :func:`declare` made (tests, and ``skiff flow deploy --delete``)."""
+    import aio_pika
+
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for name in topology.queues():
+            with contextlib.suppress(Exception):
+                await channel.queue_delete(name)
+        with contextlib.suppress(Exception):
+            await channel.exchange_delete(topology.exchange)
+
+
+# ---------------------------------------------------------------------- the trigger
+
+
+async def publish_trigger(
+    doc: FlowDocument,
+    topology: Topology,
+    amqp_url: str,
+    credentials: Mapping[str, Mapping[str, Any]],
+    store: Any,
+    *,
+    executor: Any,
+    crypto_password: str | None = None,
+    crypto_iv: str | None = None,
+) -> int:
+    """One poll of the trigger: its records published (confirmed), then the snapshot committed."""
+    import aio_pika
+
+    from ..worker import MessageCipher
+    from .check import resolve_step_component
+
+    flow = doc.flow
+    trigger = flow.trigger
+    base = Path(doc.source).parent if not doc.source.startswith("<") else None
+    component = resolve_step_component(trigger.component, base)
+    cfg = step_cfg(trigger, component, credentials)
+    key = f"{topology.namespace}/{flow.name}/{trigger.component}/{trigger.function}"
+    snapshot = await store.get(key) or {}
+    cipher = MessageCipher(crypto_password, crypto_iv)
+    published = 0
+    failure: list[SkiffError] = []
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(topology.exchange, ensure=False)
+
+        async def emit(event: Any) -> None:
+            nonlocal published, snapshot
+            if event.kind == "data":
+                msg: Message = event.payload
+                now = int(time.time() * 1000)
+                msg.passthrough = {trigger.id: {"id": msg.id, "body": msg.body}}
+                headers: dict[str, Any] = {
+                    "messageId": msg.id,
+                    "threadId": msg.id,
+                    "taskId": flow.name,
+                    "stepId": trigger.id,
+                    "function": trigger.function,
+                    "start": now,
+                    "end": now,
+                    "protocolVersion": 1,
+                }
+                await exchange.publish(
+                    aio_pika.Message(
+                        cipher.encrypt(msg.to_dict(), 1),
+                        headers=headers,
+                        content_type="application/json",
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        message_id=msg.id,
+                    ),
+                    routing_key=topology.data_key(trigger.id),
+                    mandatory=True,
+                )  # returns once the broker confirmed it
+                published += 1
+            elif event.kind in ("snapshot", "updateSnapshot"):
+                # Every record before this point is confirmed by the broker: commit.
+                snapshot = dict(event.payload) if event.kind == "snapshot" else {**snapshot, **event.payload}
+                await store.put(key, snapshot)
+            elif event.kind == "error":
+                failure.append(event.payload["error"])
+
+        await executor.run(
+            component, trigger.function, cfg, Message(body=dict(trigger.body)), snapshot=snapshot, emit=emit
+        )
+    if failure:
+        raise failure[0]
+    return published
+
+
+# ---------------------------------------------------------------------- the steps
+
+
+class FlowStepCall:
+    """What :class:`skiff.worker.Worker` runs per message for a flow step: split → when → mapping → call.
+
+    It stands in for the worker's plain component call. Failures follow the step's ``onError``:
+    retryable ones go back to the worker, which rebounds them (``retries``, ``backoff``);
+    others stop (to the errors queue), skip (the input goes on) or are routed to an error step.
+    """
+
+    def __init__(self, logic: StepLogic, topology: Topology, executor: Any) -> None:
+        self.logic = logic
+        self.topology = topology
+        self.executor = executor
+
+    async def __aenter__(self) -> FlowStepCall:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.executor.aclose()
+
+    async def run(
+        self,
+        cfg: dict[str, Any],
+        message: Message,
+        snapshot: dict[str, Any],
+        emit: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        from ..worker.call import CallEvent
+
+        logic = self.logic
+        # On the wire the passthrough holds whole messages; expressions see their bodies.
+        passthrough = {
+            k: v.get("body") if isinstance(v, dict) and "body" in v else v for k, v in message.passthrough.items()
+        }
+        try:
+            items = logic.split_items(message.body, passthrough) if logic.split is not None else [message.body]
+            for item in items:
+                if not logic.admits(item, passthrough):
+                    continue
+                body = logic.input_for(item, passthrough)
+                outputs, _found = await logic.call(self.executor, body, passthrough)
+                for out in outputs:
+                    await emit(CallEvent("data", out))
+        except SkiffError as err:
+            policy = logic.step.onError
+            if err.retryable or policy.then == "stop":
+                await emit(CallEvent("error", err))
+            elif policy.then == "skip":
+                await emit(CallEvent("data", Message(body=message.body)))
+            elif policy.route:
+                routed = Message(
+                    body={"error": {"name": err.kind, "message": str(err)}, "errorInput": message.body},
+                    headers={"x-eio-routing-key": self.topology.input_key(policy.route)},
+                )
+                await emit(CallEvent("data", routed))
+
+
+async def run_flow_worker(
+    doc: FlowDocument,
+    step_id: str,
+    *,
+    amqp_url: str,
+    credentials: Mapping[str, Mapping[str, Any]],
+    namespace: str = "skiff.flow",
+    rate_limits: str | None = None,
+    prefetch: int = 1,
+    stop: asyncio.Event | None = None,
+    ready: Callable[[], None] | None = None,
+    crypto_password: str | None = None,
+    crypto_iv: str | None = None,
+) -> Any:
+    """Run one step of a deployed flow with the sailor-protocol worker until ``stop``."""
+    from ..errors import ConfigError
+    from ..executor import Executor
+    from ..http import RateLimiter
+    from ..worker import StepData, Worker, WorkerSettings
+    from .journal import END
+
+    flow = doc.flow
+    base = Path(doc.source).parent if not doc.source.startswith("<") else None
+    steps = compile_steps(flow, credentials, base, end=END)
+    if step_id not in steps:
+        known = ", ".join(steps)
+        raise ConfigError(f"flow {flow.name!r} has no step {step_id!r}; its steps: {known}")
+    logic = steps[step_id]
+    topology = Topology(flow, namespace)
+    policy = logic.step.onError
+    from .model import parse_duration
+
+    settings = WorkerSettings(
+        function=logic.step.function,
+        amqp_uri=amqp_url,
+        listen_messages_on=topology.queue(step_id),
+        publish_messages_to=topology.exchange,
+        data_routing_key=topology.data_key(step_id),
+        error_routing_key=topology.error_key(step_id),
+        rebound_routing_key=topology.rebound_key(step_id),
+        snapshot_routing_key=topology.snapshot_key(step_id),
+        message_crypto_password=crypto_password,
+        message_crypto_iv=crypto_iv,
+        flow_id=flow.name,
+        step_id=step_id,
+        comp_id=logic.step.component,
+        rebound_limit=policy.retries,
+        rebound_initial_expiration=int(parse_duration(policy.backoff) * 1000),
+        rabbitmq_prefetch_sailor=prefetch,
+        amqp_persistent_messages=True,
+        data_rate_limit=1000,  # the APIs' own limits pace a flow, not the sailor's emit cap
+    )
+    limiter = RateLimiter(storage_uri=rate_limits) if rate_limits else None
+    executor = Executor(limiter=limiter)
+    worker = Worker(
+        settings,
+        logic.component,
+        StepData(config=dict(logic.cfg), is_passthrough=True),
+        call=lambda component, function: FlowStepCall(logic, topology, executor),
+    )
+    await worker.run(stop or asyncio.Event(), ready=ready)
+    return worker

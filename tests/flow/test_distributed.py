@@ -1,0 +1,103 @@
+"""Example (a) deployed on the local RabbitMQ, two workers per step: the same result as embedded.
+
+``skiff flow deploy`` declares the flow's exchange and queues (under a random namespace, deleted
+afterwards) and publishes the trigger's records; two ``skiff worker --flow`` processes per step
+share Billomat's rate-limit windows through Redis. Every order must end with exactly one
+completed confirmation and one result message, and nothing in the errors queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import aio_pika
+import pytest
+
+from skiff.flow import load_flow
+from skiff.flow.distributed import Topology, delete
+from tests.flow.conftest import EXAMPLE_A, Sandboxes, confirmations_by_order
+from tests.services import ServiceUnavailable, ensure_redis
+from tests.support import skiff_cmd
+from tests.worker.broker import AMQP_URL, require_broker
+
+WORKERS_PER_STEP = 2
+
+
+async def queue_counts(topology: Topology) -> tuple[int, int]:
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        results = await channel.declare_queue(topology.results_queue, durable=True, passive=True)
+        errors = await channel.declare_queue(topology.errors_queue, durable=True, passive=True)
+        return int(results.declaration_result.message_count or 0), int(errors.declaration_result.message_count or 0)
+
+
+def test_two_workers_per_step_on_rabbitmq(sandboxes: Sandboxes, tmp_path: Path) -> None:
+    require_broker()
+    try:
+        redis_url = ensure_redis()
+    except ServiceUnavailable as exc:
+        pytest.skip(str(exc))
+    namespace = f"skiff-test-{uuid.uuid4().hex[:10]}"
+    topology = Topology(load_flow(EXAMPLE_A).flow, namespace)
+    sandboxes.add_orders(5)
+    orders = {str(r["BillBeeOrderId"]) for r in sandboxes.billbee.store["orders"]}
+    common = ["--amqp", AMQP_URL, "--namespace", namespace]
+    workers: list[subprocess.Popen[str]] = []
+    try:
+        deploy = subprocess.run(
+            skiff_cmd("flow", "deploy", str(EXAMPLE_A), *common, "--once", "--state", str(tmp_path / "snap.db")),
+            env=sandboxes.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert deploy.returncode == 0, deploy.stderr
+        assert f"{len(orders)} message(s) published" in deploy.stderr
+        for step in topology.flow.steps:
+            for _ in range(WORKERS_PER_STEP):
+                cmd = skiff_cmd("worker", "--flow", str(EXAMPLE_A), "--flow-step", step.id, *common)
+                cmd += ["--rate-limits", redis_url]
+                workers.append(subprocess.Popen(cmd, env=sandboxes.env, stderr=subprocess.PIPE, text=True))
+        deadline = time.monotonic() + 150
+        results = errors = 0
+        while time.monotonic() < deadline:
+            results, errors = asyncio.run(queue_counts(topology))
+            if results >= len(orders) or errors:
+                break
+            time.sleep(0.5)
+        assert errors == 0
+        assert results == len(orders)
+        # Polling again publishes nothing new: the snapshot moved only after the broker confirmed.
+        again = subprocess.run(
+            skiff_cmd("flow", "deploy", str(EXAMPLE_A), *common, "--once", "--state", str(tmp_path / "snap.db")),
+            env=sandboxes.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert "0 message(s) published" in again.stderr, again.stderr
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        logs = []
+        for w in workers:
+            try:
+                _out, err = w.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                w.kill()
+                _out, err = w.communicate()
+            logs.append(err)
+        asyncio.run(delete(topology, AMQP_URL))
+    processed = [
+        int(line.split("after ")[1].split()[0]) for log in logs for line in log.splitlines() if "stopped after" in line
+    ]
+    assert len(processed) == len(workers)
+    by_order = confirmations_by_order(sandboxes.billomat)
+    assert set(by_order) == orders
+    assert all(len(v) == 1 and v[0]["status"] == "OPEN" for v in by_order.values())
