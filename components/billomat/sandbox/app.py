@@ -10,9 +10,11 @@
   ``X-Rate-Limit-Reset`` (epoch seconds) on every ``/api`` response; 429 with the documented body.
 - Errors: ``{"errors": {"error": "..."}}`` or ``<errors><error>...</error></errors>``; 400 / 401 / 404 / 405.
   A refused request changes nothing.
-- Documents (confirmations, invoices, offers) with items, tags, ``complete`` → OPEN, ``pdf``
-  (``?format=pdf`` gives the bytes), ``email``, ``mail``, ``cancel``/``uncancel``, ``clear``/``unclear``
-  (offers also ``win``/``lose``); edits only in DRAFT.
+- Documents (confirmations, invoices, offers) with items, comments (the history too: CREATE, COMPLETE
+  entries), tags, ``complete`` → OPEN, ``pdf`` (``?format=pdf`` gives the bytes), ``email``, ``mail``,
+  ``upload-signature`` (confirmations, invoices; an image, completed documents only),
+  ``cancel``/``uncancel``, ``clear``/``unclear`` (offers also ``win``/``lose``); edits only in DRAFT.
+- Read-only ``templates`` and ``email-templates``; ``clients/{id}/customfield``; ``property{id}`` filters.
 """
 
 from __future__ import annotations

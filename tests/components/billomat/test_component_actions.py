@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,11 +26,13 @@ from skiff.errors import AuthError, InputError
 from skiff.executor import Event, Executor, RunResult
 from skiff.message import Message
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
+from tests.shared_files import shared_file
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPONENT_DIR = ROOT / "components" / "billomat"
 SPEC = json.loads((COMPONENT_DIR / "component.json").read_text(encoding="utf-8"))
 ACTIONS = sorted(SPEC["actions"])
+ACTIONS_IN_ORDER = list(SPEC["actions"])
 TRIGGERS = sorted(SPEC["triggers"])
 API_KEY = "sandbox-api-key"
 
@@ -632,3 +635,34 @@ async def test_template_and_tag_fields_are_defaults(
     client_id = account.client_id()
     tagged, emitted = await run(component, {**cfg, "tagName": "vip"}, "createClientTag", {"client_id": client_id})
     assert tagged.error is None and emitted[0].body["name"] == "vip"
+
+
+# ------------------------------------------------------------------ the READMEs
+
+
+def _readme_rows(text: str, header: str) -> list[list[str]]:
+    section = text.split(header, 1)[1].split("\n\n", 1)[0]
+    return [[c.strip() for c in line.strip("|").split(" | ")] for line in section.splitlines()[1:]]
+
+
+def test_readme_lists_every_action_and_every_seed_item() -> None:
+    readme = (COMPONENT_DIR / "README.md").read_text(encoding="utf-8")
+    listed = [row[0].strip("`") for row in _readme_rows(readme, "| Action | Request | Title |\n|---|---|---|")]
+    assert listed == ACTIONS_IN_ORDER
+    seed_rows = _readme_rows(readme, "| Seed item | Request | Action |\n|---|---|---|")
+    per_row = [[n for n in re.findall(r"`(\w+)`", row[2]) if n in SPEC["actions"]] for row in seed_rows]
+    assert len(seed_rows) >= 30 and all(per_row), [r for r, names in zip(seed_rows, per_row, strict=True) if not names]
+    named = {name for names in per_row for name in names}
+    # Every request of the confirmations seed has its row.
+    seed = shared_file("seeds/billomat-confirmations-api.de.txt").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^(GET|POST|PUT|DELETE) /api(/confirmations(?:/\{id\}(?:/\w+)?)?)", seed, re.M))
+    requests = {tuple(row[1].strip("`").split(" ", 1)) for row in seed_rows if " /" in row[1]}
+    assert documented and documented <= requests
+    # The project README's Billomat row names every action of the seed table.
+    row = next(
+        line
+        for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `billomat`")
+    )
+    items = {n for n in named if not re.search(r"(Item|Comment)s?$", n)}
+    assert all(f"`{n}`" in row for n in items), sorted(n for n in items if f"`{n}`" not in row)
