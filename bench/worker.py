@@ -112,6 +112,12 @@ def env_for(suffix: str, api: str, prefetch: int, limited: bool) -> dict[str, st
     return env
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (robust on a loaded machine, unlike wall time)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -121,7 +127,7 @@ def peak_rss_mb(pid: int) -> float:
 
 async def one_run(
     kind: str, component: Path, api: str, prefetch: int, limited: bool, count: int
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     suffix = uuid.uuid4().hex[:10]
     env = env_for(suffix, api, prefetch, limited)
     cipher = MessageCipher(PASSWORD, IV)
@@ -145,12 +151,14 @@ async def one_run(
     proc = subprocess.Popen(command, cwd=component, env={**os.environ, **env}, stdout=quiet, stderr=quiet)
     try:
         started = None
+        cpu_start = 0.0
         while True:
             q_in = await channel.declare_queue(f"bench-{suffix}-in", passive=True)
             q_out = await channel.declare_queue(f"bench-{suffix}-out", passive=True)
             now = time.perf_counter()
             if started is None and (q_in.declaration_result.consumer_count or q_out.declaration_result.message_count):
                 started = now
+                cpu_start = cpu_seconds(proc.pid)
             if (q_out.declaration_result.message_count or 0) >= count:
                 break
             if proc.poll() is not None:
@@ -158,7 +166,8 @@ async def one_run(
             await asyncio.sleep(0.01)
         assert started is not None
         rss = peak_rss_mb(proc.pid)
-        return count / (now - started), rss
+        cpu_ms = (cpu_seconds(proc.pid) - cpu_start) * 1000 / count
+        return count / (now - started), rss, cpu_ms
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -191,14 +200,14 @@ async def main() -> None:
                 rows.append((prefetch, limited, count, result))
     server.shutdown()
     print(
-        f"{'prefetch':>8} {'emit limit':>11} {'msgs':>6} {'sailor msg/s':>13} {'skiff msg/s':>12} {'ratio':>6} "
-        f"{'sailor RSS MB':>14} {'skiff RSS MB':>13}"
+        f"{'prefetch':>8} {'emit limit':>10} {'msgs':>5} {'sailor msg/s':>12} {'skiff msg/s':>11} {'ratio':>5} "
+        f"{'sailor CPU ms/msg':>17} {'skiff CPU ms/msg':>16} {'sailor RSS MB':>13} {'skiff RSS MB':>12}"
     )
     for prefetch, limited, count, r in rows:
-        (s_rate, s_rss), (k_rate, k_rss) = r["sailor"], r["skiff"]
+        (s_rate, s_rss, s_cpu), (k_rate, k_rss, k_cpu) = r["sailor"], r["skiff"]
         print(
-            f"{prefetch:>8} {'default' if limited else 'off':>11} {count:>6} {s_rate:>13.0f} {k_rate:>12.0f} "
-            f"{k_rate / s_rate:>6.2f} {s_rss:>14.0f} {k_rss:>13.0f}"
+            f"{prefetch:>8} {'default' if limited else 'off':>10} {count:>5} {s_rate:>12.0f} {k_rate:>11.0f} "
+            f"{k_rate / s_rate:>5.2f} {s_cpu:>17.2f} {k_cpu:>16.2f} {s_rss:>13.0f} {k_rss:>12.0f}"
         )
 
 

@@ -131,6 +131,8 @@ class Component:
     path: Path
     model: ComponentModel
     _modules: dict[str, Any] = field(default_factory=dict, repr=False)
+    # (main, attr) → callable: a worker looks its handler up once per message.
+    _callables: dict[tuple[str, str], Callable[..., Any]] = field(default_factory=dict, repr=False)
 
     @property
     def json_path(self) -> Path:
@@ -174,6 +176,9 @@ class Component:
         return upgrade_schema(data)  # type: ignore[no-any-return]
 
     def import_callable(self, main: str, attr: str) -> Callable[..., Any]:
+        found = self._callables.get((main, attr))
+        if found is not None:
+            return found
         file = confined(self.path, main, "main", where=str(self.json_path))
         if file.suffix != ".py":
             raise ConfigError(f"main {main!r} must name a .py file", where=str(self.json_path))
@@ -197,6 +202,7 @@ class Component:
         fn = getattr(module, attr, None)
         if not callable(fn):
             raise ConfigError(f"main {main!r} has no function {attr!r}", where=str(self.json_path))
+        self._callables[(main, attr)] = fn
         return fn  # type: ignore[no-any-return]
 
 
