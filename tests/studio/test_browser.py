@@ -121,6 +121,12 @@ def test_catalogue_billbee_credentials_verify_and_try_it(page: Any, studio: Stud
     page.fill("#fn-filter", "orderApiGetList")
     page.click("[data-fn=orderApiGetList]")
     page.wait_for_selector("#run")
+    # A select field's options come live from its select model (Billbee's order states).
+    states = page.locator(".field[data-field=orderStateId]")
+    states.locator("button").click()
+    states.locator(".hint:has-text('options')").wait_for()
+    assert states.locator("option").count() > 3
+    assert "Versendet" in states.locator("select").inner_text()
     page.click("#run")
     summary = page.locator("#results .summary").inner_text()
     count = int(summary.split()[0])

@@ -32,7 +32,7 @@ class SandboxPool:
     def start(self, name: str, *, seed: int = 1, options: dict[str, Any] | None = None) -> dict[str, Any]:
         """Start ``name`` (or return the one already running): ``{name, url, cfg}``.
 
-        ``options`` are the sandbox's own (e.g. Billbee's ``orders``: how many orders it holds).
+        ``options`` are the sandbox's own (keyword arguments of its ``create_app``).
         """
         if name not in self.available():
             raise ConfigError(f"unknown sandbox {name!r}; known: {', '.join(self.available())}")

@@ -25,16 +25,18 @@ export function fieldControl(f, value, opts = {}) {
   } else if (vc === "NumberFieldView") {
     control = el("input", { type: "number", id, value: v ?? "", placeholder: f.placeholder || "", step: "any" });
   } else if (vc === "SelectView" || vc === "MultiSelectView") {
-    control = el("select", { id, multiple: vc === "MultiSelectView" });
+    const select = el("select", { id, multiple: vc === "MultiSelectView" });
+    control = select;
     const current = Array.isArray(v) ? v.map(String) : v === undefined || v === null ? [] : [String(v)];
     const fill = (options) => {
-      control.replaceChildren();
-      if (vc === "SelectView") control.append(el("option", { value: "" }, "\u2014"));
+      const chosen = new Set([...current, ...[...select.selectedOptions].map((o) => o.value)]);
+      select.replaceChildren();
+      if (vc === "SelectView") select.append(el("option", { value: "" }, "\u2014"));
       const keys = new Set(Object.keys(options || {}));
       for (const [val, label] of Object.entries(options || {})) {
-        control.append(el("option", { value: val, selected: current.includes(val) }, label));
+        select.append(el("option", { value: val, selected: chosen.has(val) }, label));
       }
-      for (const val of current) if (!keys.has(val)) control.append(el("option", { value: val, selected: true }, val));
+      for (const val of chosen) if (val && !keys.has(val)) select.append(el("option", { value: val, selected: true }, val));
     };
     fill(f.options || {});
     if (f.model && opts.loadOptions) {
