@@ -280,10 +280,16 @@ def billbee_sandbox(orders: int) -> Iterator[dict[str, str]]:
             proc.kill()
 
 
-def _declared_interval(component: Path) -> float:
-    """Seconds per request the declared limits allow on one endpoint: the largest window / requests."""
+def _declared_interval(component: Path, endpoint: str = "GET /orders") -> float:
+    """Seconds per request the declared limits allow on ``endpoint``: the largest window / requests
+    of the limits that apply to it (those naming other endpoints do not; ``per`` splits a limit
+    by page or id, which a sync of distinct pages never repeats)."""
     data = json.loads((component / "component.json").read_text(encoding="utf-8"))
-    limits = (data.get("http") or {}).get("rateLimits") or []
+    limits = [
+        x
+        for x in (data.get("http") or {}).get("rateLimits") or []
+        if endpoint in x.get("endpoints", [endpoint]) and not x.get("per")
+    ]
     return max((float(x["perSeconds"]) / int(x["requests"]) for x in limits), default=0.0)
 
 
