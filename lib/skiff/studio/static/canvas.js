@@ -464,10 +464,14 @@ async function refreshStatus(ctx, live) {
 function renderRunPanel(ctx, st) {
   const rows = Object.entries(st.steps || {}).map(([id, c]) => el("tr", {}, el("td", {}, id), el("td", {}, c.done), el("td", {}, c.inflight), el("td", {}, c.failed), el("td", {}, c.doubt)));
   const failures = (st.failures || []).map((f) => el("li.failure", { dataset: { id: f.id } },
-    el("code", {}, f.step), " ", el("span.bad", {}, f.error),
+    el("code", {}, f.step), " ", el("span.kind", {}, f.status === "doubt" ? "in doubt" : f.status), " ",
+    el("span.bad", {}, f.error || (f.status === "doubt" ? "the step may have acted when the run stopped: replay to run it again" : "")),
     " ", el("button.small.open-failure", { type: "button", onclick: async (e) => {
+      const li = e.target.closest("li");
+      const open = li.querySelector(".failure-detail");
+      if (open) { open.remove(); return; }
       const d = await api("GET", `/api/flows/message?path=${encodeURIComponent(S.path)}&id=${encodeURIComponent(f.id)}`);
-      e.target.closest("li").append(el("div.failure-detail", {}, jsonTree(d, 2)));
+      li.append(el("div.failure-detail", {}, jsonTree(d, 2)));
     } }, "open"),
     " ", el("button.small.replay", { type: "button", onclick: async () => {
       const r = await api("POST", "/api/flows/replay", { path: S.path, id: f.id });
