@@ -17,4 +17,5 @@ async def process(ctx: Any, msg: Any, cfg: dict[str, Any]) -> Any:
         "pagination": cfg.get("pagination"),
         "order": cfg.get("order") or "any",
     }
-    await ctx.poll({k: v for k, v in spec.items() if v is not None})
+    # cfg values are data, not templates: sent as typed, never rendered.
+    await ctx.poll({k: v for k, v in spec.items() if v is not None}, template=False)

@@ -299,11 +299,14 @@ class Context:
             wrapper["page"] = page
         await self.emit(wrapper, check=False)
 
-    async def poll(self, spec: PollingSpec | Mapping[str, Any]) -> Any:
-        """Run one poll of a polling spec (see :mod:`skiff.triggers`); returns its PollResult."""
+    async def poll(self, spec: PollingSpec | Mapping[str, Any], *, template: bool = True) -> Any:
+        """Run one poll of a polling spec (see :mod:`skiff.triggers`); returns its PollResult.
+
+        ``template=False`` when the spec holds data (cfg values), not the author's templates.
+        """
         from .triggers import run_poll
 
-        return await run_poll(self, spec)
+        return await run_poll(self, spec, template=template)
 
 
 def _clean(values: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -6,20 +6,83 @@ Rules a component author can rely on:
 - an undefined *variable* is an error (a typo in ``cfg``/``body`` must not send a wrong request);
 - a missing *key* of a mapping yields ``None`` (optional inputs are the normal case);
 - templates run in Jinja2's ``ImmutableSandboxedEnvironment``: no files, no environment, no
-  attribute access to Python internals, no mutation of the context.
+  attribute access to Python internals, no mutation of the context;
+- a render gets at most ``MAX_RENDER_SECONDS`` and ``MAX_RENDER_CHARS`` (nested loops, ``"x" * 10**9``):
+  a template is the author's, but it runs on every call and must not hang or eat memory;
+- values (cfg, message bodies) are data: they are rendered only where the author put them in
+  a template, never rendered themselves (see ``skiff.triggers``).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
+import time
 from collections.abc import Mapping
 from functools import cache, lru_cache
 from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["compile_check", "has_template", "render", "render_string"]
+__all__ = ["MAX_RENDER_CHARS", "MAX_RENDER_SECONDS", "compile_check", "has_template", "render", "render_string"]
+
+MAX_RENDER_SECONDS = 1.0
+MAX_RENDER_CHARS = 1_000_000
+
+
+class _TooCostly(Exception):
+    """A render over its time or size budget."""
+
+
+def _bounded_binop(op: str, left: Any, right: Any) -> Any:
+    # "x" * 10**9 or [0] * 10**9 would allocate before any check could run; 9 ** 9 ** 9 too.
+    if op == "*":
+        for seq, n in ((left, right), (right, left)):
+            if isinstance(seq, str | bytes | list | tuple) and isinstance(n, int) and len(seq) * n > MAX_RENDER_CHARS:
+                raise _TooCostly(f"a value of more than {MAX_RENDER_CHARS:,} items")
+        return left * right
+    if isinstance(left, int) and isinstance(right, int) and right * max(abs(left), 1).bit_length() > 65536:
+        raise _TooCostly("a power that large")
+    return left**right
+
+
+def _limited(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(...)`` (a compiled template or expression), stopped once it runs past the time budget.
+
+    A trace function sees every line the template's compiled code runs, nested loops included,
+    and raises there: Python offers no other way to interrupt plain computation in-process.
+    """
+    deadline = time.monotonic() + MAX_RENDER_SECONDS
+    previous = sys.gettrace()
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        if time.monotonic() > deadline:
+            raise _TooCostly(f"it ran longer than {MAX_RENDER_SECONDS:g} s")
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        sys.settrace(previous)
+
+
+def _render_template(template: Any, context: Mapping[str, Any]) -> str:
+    out: list[str] = []
+    size = 0
+
+    def run() -> None:
+        nonlocal size
+        for chunk in template.generate(**context):
+            size += len(chunk)
+            if size > MAX_RENDER_CHARS:
+                raise _TooCostly(f"it rendered more than {MAX_RENDER_CHARS:,} characters")
+            out.append(chunk)
+
+    _limited(run)
+    return "".join(out)
+
 
 _SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
 
@@ -51,6 +114,13 @@ def _env() -> Any:
             if isinstance(obj, Mapping) and isinstance(argument, str | int) and argument not in obj:
                 return None
             return super().getitem(obj, argument)
+
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator in ("*", "**"):
+                return _bounded_binop(operator, left, right)
+            return super().call_binop(context, operator, left, right)
 
     env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
     env.filters["tojson"] = _tojson
@@ -143,6 +213,10 @@ def _fast(text: str, context: Mapping[str, Any]) -> Any:
     return "".join(out)
 
 
+def _clip(text: str) -> str:
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
 def render_string(text: str, context: Mapping[str, Any], *, where: str | None = None) -> Any:
     """Render one template string; see the module doc for the native-value rule."""
     if not has_template(text):
@@ -156,11 +230,17 @@ def render_string(text: str, context: Mapping[str, Any], *, where: str | None = 
     try:
         expr = _single_expression(text)
         if expr is not None:
-            value = _compile_expression(expr)(**context)
+            value = _limited(_compile_expression(expr), **context)
             if isinstance(value, StrictUndefined):
                 str(value)  # raises UndefinedError with Jinja's own message
+            if isinstance(value, str) and len(value) > MAX_RENDER_CHARS:
+                raise _TooCostly(f"it rendered more than {MAX_RENDER_CHARS:,} characters")
             return value
-        return _compile_template(text).render(**context)
+        return _render_template(_compile_template(text), context)
+    except _TooCostly as exc:
+        raise ConfigError(f"template {_clip(text)!r} stopped: {exc}", where=where) from None
+    except RecursionError:
+        raise ConfigError(f"template {_clip(text)!r} stopped: nested too deeply", where=where) from None
     except UndefinedError as exc:
         raise ConfigError(f"template {text!r}: {exc.message}", where=where) from None
     except SecurityError as exc:

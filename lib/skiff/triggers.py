@@ -34,8 +34,14 @@ def _cursor_param_value(query: Query, start_time: Any) -> Any:
     return value
 
 
-async def run_poll(ctx: Context, spec: PollingSpec | Mapping[str, Any], *, trigger: str | None = None) -> PollResult:
-    """One poll of ``spec`` with the snapshot in ``ctx``; emits records and snapshots on ``ctx``."""
+async def run_poll(
+    ctx: Context, spec: PollingSpec | Mapping[str, Any], *, trigger: str | None = None, template: bool = True
+) -> PollResult:
+    """One poll of ``spec`` with the snapshot in ``ctx``; emits records and snapshots on ``ctx``.
+
+    ``template=False``: the request is data (built from cfg by a handler), sent as it is: a
+    ``{{ cfg.auth.token }}`` typed into a path must not render the token into the URL.
+    """
     polling = spec if isinstance(spec, PollingSpec) else PollingSpec.model_validate(spec)
     name = trigger or (ctx.function.name if ctx.function else "poll")
     options = PollOptions.from_config(
@@ -66,7 +72,7 @@ async def run_poll(ctx: Context, spec: PollingSpec | Mapping[str, Any], *, trigg
             "until": query["until_iso"],
             "pageSize": query["page_size"],
         }
-        rendered = ctx.render(request_template, poll=poll_vars)
+        rendered = ctx.render(request_template, poll=poll_vars) if template else request_template
         request = RequestSpec.model_validate(rendered)
         params = {k: v for k, v in request.query.items() if v not in (None, "")}
         cursor = poll_vars["cursor"]
