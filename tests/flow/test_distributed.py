@@ -9,6 +9,7 @@ completed confirmation and one result message, and nothing in the errors queue.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import time
@@ -20,6 +21,7 @@ import pytest
 
 from skiff.flow import load_flow
 from skiff.flow.distributed import Topology, delete
+from skiff.sandbox import load_sandbox, serve
 from tests.flow.conftest import EXAMPLE_A, Sandboxes, confirmations_by_order
 from tests.services import ServiceUnavailable, ensure_redis
 from tests.support import skiff_cmd
@@ -101,3 +103,68 @@ def test_two_workers_per_step_on_rabbitmq(sandboxes: Sandboxes, tmp_path: Path) 
     by_order = confirmations_by_order(sandboxes.billomat)
     assert set(by_order) == orders
     assert all(len(v) == 1 and v[0]["status"] == "OPEN" for v in by_order.values())
+
+
+def test_workers_share_billbee_rate_limits_through_redis(tmp_path: Path) -> None:
+    """Example (c), two workers per Billbee step: together they stay within 2 requests/s per endpoint.
+
+    Without ``--rate-limits`` the same run collects 429s (each worker keeps its own window).
+    """
+    require_broker()
+    try:
+        redis_url = ensure_redis()
+    except ServiceUnavailable as exc:
+        pytest.skip(str(exc))
+    path = EXAMPLE_A.parent / "plenigo-customers-to-billbee.yaml"
+    namespace = f"skiff-test-{uuid.uuid4().hex[:10]}"
+    topology = Topology(load_flow(path).flow, namespace)
+    plenigo = load_sandbox("plenigo", seed=4, customers=8)
+    billbee = load_sandbox("billbee", seed=4, orders=1)
+    common = ["--amqp", AMQP_URL, "--namespace", namespace]
+    workers: list[subprocess.Popen[str]] = []
+    with serve(plenigo) as pl, serve(billbee) as bb:
+        c = billbee.default_credentials
+        env = {
+            **os.environ,
+            "PLENIGO_URL": pl.base_url,
+            "PLENIGO_API_TOKEN": plenigo.default_credentials["apiToken"],
+            "BILLBEE_URL": bb.base_url,
+            "BILLBEE_API_KEY": c["apiKey"],
+            "BILLBEE_USERNAME": c["username"],
+            "BILLBEE_PASSWORD": c["password"],
+        }
+        emails = sorted(p["email"] for p in plenigo.store["customers"] if p.get("email"))
+        try:
+            deploy = subprocess.run(
+                skiff_cmd("flow", "deploy", str(path), *common, "--once", "--state", str(tmp_path / "snap.db")),
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert deploy.returncode == 0, deploy.stderr
+            for step in topology.flow.steps:
+                for _ in range(WORKERS_PER_STEP):
+                    cmd = skiff_cmd("worker", "--flow", str(path), "--flow-step", step.id, *common)
+                    cmd += ["--rate-limits", redis_url]
+                    workers.append(subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL, text=True))
+            deadline = time.monotonic() + 150
+            results = errors = 0
+            while time.monotonic() < deadline:
+                results, errors = asyncio.run(queue_counts(topology))
+                if results >= len(emails) or errors:
+                    break
+                time.sleep(0.5)
+        finally:
+            for w in workers:
+                w.send_signal(signal.SIGTERM)
+            for w in workers:
+                try:
+                    w.wait(30)
+                except subprocess.TimeoutExpired:
+                    w.kill()
+            asyncio.run(delete(topology, AMQP_URL))
+        log = [e for e in billbee.log.entries() if "/_sandbox/" not in str(e.get("path", ""))]
+    assert (results, errors) == (len(emails), 0)
+    assert sorted(b["Email"] for b in billbee.store["customers"] if b.get("Email") in emails) == emails
+    assert [e for e in log if e.get("status") == 429] == []  # four workers, one shared window per endpoint
