@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["END", "SCHEMA_VERSION", "Journal", "Row", "StepCount"]
+__all__ = ["END", "SCHEMA_VERSION", "Journal", "NewMessage", "Row", "StepCount"]
 
 SCHEMA_VERSION = 1
 END = "$end"  # the pseudo step after the last: the flow's results
@@ -186,27 +186,31 @@ class Journal:
         added = 0
         with self._tx():
             for m in messages:
-                cur = self._db.execute(
-                    f"INSERT OR IGNORE INTO messages ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,0,NULL,NULL,?,?,?,?)",
-                    (
-                        m.id,
-                        m.root,
-                        m.parent,
-                        m.step,
-                        m.status,
-                        _dumps(m.body),
-                        _dumps(m.passthrough),
-                        m.item,
-                        _dumps(m.detail) if m.detail is not None else None,
-                        now,
-                        now,
-                        now,
-                    ),
-                )
-                added += cur.rowcount
+                added += self._insert(m, now)
             if snapshot is not None:
                 self._put_snapshot(*snapshot, now)
         return added
+
+    def _insert(self, m: NewMessage, now: float) -> int:
+        """One message (inside a transaction); 0 when its id is there already (a repeat)."""
+        cur = self._db.execute(
+            f"INSERT OR IGNORE INTO messages ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,0,NULL,NULL,?,?,?,?)",
+            (
+                m.id,
+                m.root,
+                m.parent,
+                m.step,
+                m.status,
+                _dumps(m.body),
+                _dumps(m.passthrough),
+                m.item,
+                _dumps(m.detail) if m.detail is not None else None,
+                now,
+                now,
+                now,
+            ),
+        )
+        return cur.rowcount
 
     def start(self, message_id: str) -> None:
         """Mark a message running: from here until :meth:`finish` its step may act."""
@@ -230,23 +234,7 @@ class Journal:
         now = self.clock()
         with self._tx():
             for m in outputs:
-                self._db.execute(
-                    f"INSERT OR IGNORE INTO messages ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,0,NULL,NULL,?,?,?,?)",
-                    (
-                        m.id,
-                        m.root,
-                        m.parent,
-                        m.step,
-                        m.status,
-                        _dumps(m.body),
-                        _dumps(m.passthrough),
-                        m.item,
-                        _dumps(m.detail) if m.detail is not None else None,
-                        now,
-                        now,
-                        now,
-                    ),
-                )
+                self._insert(m, now)
             for owner, name, content_type, content in attachments:
                 self._db.execute(
                     "INSERT OR REPLACE INTO attachments (message, name, content_type, content) VALUES (?,?,?,?)",
@@ -278,23 +266,7 @@ class Journal:
         now = self.clock()
         with self._tx():
             for m in outputs:
-                self._db.execute(
-                    f"INSERT OR IGNORE INTO messages ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,0,NULL,NULL,?,?,?,?)",
-                    (
-                        m.id,
-                        m.root,
-                        m.parent,
-                        m.step,
-                        m.status,
-                        _dumps(m.body),
-                        _dumps(m.passthrough),
-                        m.item,
-                        _dumps(m.detail) if m.detail is not None else None,
-                        now,
-                        now,
-                        now,
-                    ),
-                )
+                self._insert(m, now)
             self._db.execute(
                 "UPDATE messages SET status=?, error_kind=?, error=?, updated_at=? WHERE id=?",
                 (status, error_kind, error, now, message_id),
