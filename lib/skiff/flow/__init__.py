@@ -37,6 +37,20 @@ Public API (what the CLI and the studio use):
 - :class:`Expression` and :class:`MappingError`: a compiled JSONata expression; its errors name
   the step, the field, the expression and the position.
 - :func:`resolve_credentials`: the values of the credential sets a flow names.
+
+Running (submodules, imported on use):
+
+- :mod:`skiff.flow.runner`: ``FlowRunner(doc, credentials=..., journal=PATH)`` runs a flow
+  embedded: ``run_once()``, ``run_forever(stop)``, or ``recover()`` + ``poll()`` + ``drain()``;
+  ``on_change(step, outcome, row)`` reports progress.
+- :mod:`skiff.flow.journal`: ``Journal(path, flow=name)``, the SQLite journal (messages per step
+  with their status, snapshots, attachments); ``counts()``, ``rows()``, ``path_of(root)``,
+  ``requeue(ids)`` are what ``status``, ``errors``, ``inspect`` and ``replay`` read and write.
+- :mod:`skiff.flow.step`: ``StepLogic``, one compiled step (split, when, mapping, lookup-or-create
+  call), shared by the runner and the RabbitMQ worker.
+- :mod:`skiff.flow.distributed`: ``Topology`` (names of the exchange, queues and keys),
+  ``declare``, ``publish_trigger`` and ``run_flow_worker`` behind ``skiff flow deploy`` and
+  ``skiff worker --flow``.
 """
 
 from __future__ import annotations
