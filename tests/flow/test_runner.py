@@ -192,3 +192,39 @@ steps:
         assert len(children) == items
         assert all(r.status in ("done", "skipped", "filtered") for r in children)
         assert len(runner.journal.rows(step=END)) == sum(1 for r in children if r.status in ("done", "skipped"))
+
+
+async def test_route_sends_error_and_input_to_the_error_step(sandboxes: Sandboxes, tmp_path: Path) -> None:
+    flow = """\
+name: routed
+credentials:
+  billbee:
+    env: {baseUrl: BILLBEE_URL, apiKey: BILLBEE_API_KEY, username: BILLBEE_USERNAME, password: BILLBEE_PASSWORD}
+trigger: {id: order, component: billbee, function: newOrders, credentials: billbee}
+steps:
+  - id: article
+    component: billbee
+    function: articleGetArticle
+    credentials: billbee
+    mapping: '{"id": 1 / 0 > 1 ? 1 : $number("x")}'
+    onError: {then: route, route: report}
+errorSteps:
+  - id: report
+    component: billbee
+    function: orderApiGet
+    credentials: billbee
+    mapping: '{"id": errorInput.BillBeeOrderId}'
+"""
+    path = write_flow(tmp_path, flow)
+    async with runner_for(path, sandboxes, tmp_path / "j.db") as runner:
+        await runner.run_once()
+        orders = len(list(sandboxes.billbee.store["orders"]))
+        routed = runner.journal.rows(step="article")
+        assert [r.status for r in routed] == ["routed"] * orders
+        assert all(r.error_kind == "MappingError" for r in routed)
+        reports = runner.journal.rows(step="report")
+        assert len(reports) == orders and all(r.status == "done" for r in reports)
+        assert reports[0].body["error"]["name"] == "MappingError"
+        assert reports[0].body["errorInput"]["BillBeeOrderId"]
+        results = runner.journal.rows(step=END)
+        assert {r.body["BillBeeOrderId"] for r in results} == {r.body["BillBeeOrderId"] for r in routed}
