@@ -9,6 +9,7 @@ completed confirmation and one result message, and nothing in the errors queue.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -75,6 +76,18 @@ def test_two_workers_per_step_on_rabbitmq(sandboxes: Sandboxes, tmp_path: Path) 
             time.sleep(0.5)
         assert errors == 0
         assert results == len(orders)
+        status = subprocess.run(
+            skiff_cmd("flow", "status", str(EXAMPLE_A), *common, "--json"),
+            env=sandboxes.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert status.returncode == 0, status.stderr
+        queues = {row["queue"]: row for row in map(json.loads, status.stdout.splitlines())}
+        assert queues[topology.results_queue]["waiting"] == len(orders)
+        assert queues[topology.errors_queue]["waiting"] == 0
+        assert all(queues[topology.queue(s.id)]["consumers"] == WORKERS_PER_STEP for s in topology.flow.steps)
         # Polling again publishes nothing new: the snapshot moved only after the broker confirmed.
         again = subprocess.run(
             skiff_cmd("flow", "deploy", str(EXAMPLE_A), *common, "--once", "--state", str(tmp_path / "snap.db")),

@@ -154,6 +154,24 @@ def run_flow(
     )
 
 
+def _deployed_status(file: str, amqp_url: str, namespace: str, as_json: bool) -> None:
+    import asyncio
+
+    from ..flow import load_flow
+    from ..flow.distributed import Topology, queue_depths
+
+    topology = Topology(load_flow(file).flow, namespace)
+    depths = asyncio.run(queue_depths(topology, amqp_url))
+    if as_json:
+        for name, (waiting, consumers) in depths.items():
+            click.echo(json.dumps({"queue": name, "waiting": waiting, "consumers": consumers}))
+        return
+    width = max(len(n) for n in depths) + 2
+    click.echo(f"{'queue':<{width}}{'waiting':>9}{'workers':>9}")
+    for name, (waiting, consumers) in depths.items():
+        click.echo(f"{name:<{width}}{waiting:>9}{consumers:>9}")
+
+
 _IN_FLIGHT = ("pending", "running")
 _FAILED = ("failed", "routed", "skipped")
 
@@ -161,11 +179,16 @@ _FAILED = ("failed", "routed", "skipped")
 @flow.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per step.")
+@click.option("--amqp", "amqp_url", help="A deployed flow: queue depths on this RabbitMQ instead of the journal.")
+@click.option("--namespace", default="skiff.flow", show_default=True, help="With --amqp: as given to deploy.")
 @_JOURNAL
-def status(file: str, as_json: bool, journal: str | None) -> None:
-    """Per step: done, in flight, failed, in doubt."""
+def status(file: str, as_json: bool, amqp_url: str | None, namespace: str, journal: str | None) -> None:
+    """Per step: done, in flight, failed, in doubt (deployed: waiting and unacked per queue)."""
     from ..flow.journal import END
 
+    if amqp_url:
+        _deployed_status(file, amqp_url, namespace, as_json)
+        return
     doc, jr = _open(file, journal)
     counts: dict[str, dict[str, int]] = {}
     for c in jr.counts():

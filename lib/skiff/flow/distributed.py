@@ -33,7 +33,7 @@ from .document import FlowDocument
 from .model import Flow
 from .step import StepLogic, compile_steps, step_cfg
 
-__all__ = ["FlowStepCall", "Topology", "declare", "publish_trigger", "run_flow_worker"]
+__all__ = ["FlowStepCall", "Topology", "declare", "delete", "publish_trigger", "queue_depths", "run_flow_worker"]
 
 log = logging.getLogger("skiff.flow")
 
@@ -122,6 +122,27 @@ async def declare(topology: Topology, amqp_url: str) -> None:
         await errors.bind(exchange, f"{flow.name}.*.error")
         results = await channel.declare_queue(topology.results_queue, durable=True)
         await results.bind(exchange, topology.data_key(flow.steps[-1].id))
+
+
+async def queue_depths(topology: Topology, amqp_url: str) -> dict[str, tuple[int, int]]:
+    """Per queue of a deployed flow: messages waiting and consumers (workers), in topology order."""
+    import aio_pika
+
+    out: dict[str, tuple[int, int]] = {}
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        for name in topology.queues():
+            channel = await connection.channel()  # a missing queue closes its channel
+            try:
+                queue = await channel.declare_queue(name, durable=True, passive=True)
+            except Exception:
+                from ..errors import ConfigError
+
+                raise ConfigError(f"queue {name} does not exist: deploy the flow first (skiff flow deploy)") from None
+            result = queue.declaration_result
+            out[name] = (int(result.message_count or 0), int(result.consumer_count or 0))
+            await channel.close()
+    return out
 
 
 async def delete(topology: Topology, amqp_url: str) -> None:
