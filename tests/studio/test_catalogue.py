@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from skiff.studio.catalogue import Catalogue
 
@@ -48,13 +49,14 @@ def test_credential_and_function_forms(client: httpx.Client) -> None:
     assert unknown.status_code == 400 and "unknown component 'nope'" in unknown.json()["error"]["line"]
 
 
-def test_extra_paths_and_broken_components_are_listed(tmp_path: Path) -> None:
+def test_extra_paths_and_broken_components_are_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     good = tmp_path / "acme"
     good.mkdir()
     (good / "component.json").write_text('{"title": "Acme", "description": "Acme API", "actions": {}, "triggers": {}}')
     bad = tmp_path / "broken"
     bad.mkdir()
     (bad / "component.json").write_text('{"title": ')
-    entries = {c["name"]: c for c in Catalogue([tmp_path]).summaries()}
+    monkeypatch.setenv("SKIFF_COMPONENTS_PATH", str(tmp_path))  # where `skiff studio --components` adds folders
+    entries = {c["name"]: c for c in Catalogue().summaries()}
     assert entries["acme"]["title"] == "Acme"
     assert "invalid JSON" in entries["broken"]["error"]

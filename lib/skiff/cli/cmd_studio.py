@@ -51,8 +51,12 @@ def studio(port: int, host: str, flows_dir: Path, extra: tuple[Path, ...], home:
     if not logging.getLogger("skiff").isEnabledFor(logging.DEBUG):
         # The request log goes to the page; the terminal stays quiet unless --debug.
         logging.getLogger("skiff.http").propagate = False
+    if extra:
+        # Where every part of skiff looks for components: the catalogue and the flows run here.
+        known = [p for p in os.environ.get("SKIFF_COMPONENTS_PATH", "").split(os.pathsep) if p]
+        os.environ["SKIFF_COMPONENTS_PATH"] = os.pathsep.join([*known, *(str(p.resolve()) for p in extra)])
     try:
-        server = serve_studio(host=host, port=port, home=home, flows_dir=flows_dir, extra_paths=list(extra))
+        server = serve_studio(host=host, port=port, home=home, flows_dir=flows_dir)
     except (OSError, RuntimeError) as exc:
         raise ConfigError(f"cannot serve on {host}:{port}: {exc}") from None
     click.echo("skiff studio is running. Open this URL in a browser (it carries your one-time token):")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,6 @@ class StudioSettings:
     token: str
     home: Path  # where the encrypted credentials and the key live
     flows_dir: Path  # flow files are opened and saved here (and below)
-    extra_paths: list[Path] = field(default_factory=list)
 
 
 class _BadRequest(Exception):
@@ -60,7 +59,7 @@ async def _json(request: Request) -> dict[str, Any]:
 
 
 def create_app(settings: StudioSettings) -> Guard:
-    catalogue = Catalogue(settings.extra_paths)
+    catalogue = Catalogue()
     vault = Vault(settings.home)
     pool = SandboxPool()
     calls: Calls | None = None

@@ -1,7 +1,8 @@
 """The catalogue: every component skiff knows, summarised and searchable, and each function's form.
 
-Components come from :func:`skiff.component.find_components` (the root ``http`` component,
-``components/*`` and ``$SKIFF_COMPONENTS_PATH``) plus the extra folders given to the studio.
+Components come from :func:`skiff.component.find_components`: the root ``http`` component,
+``components/*`` and ``$SKIFF_COMPONENTS_PATH`` (where ``skiff studio --components`` adds its
+folders, so that flows run from the studio find them too).
 A component that fails to load stays in the list with its one-line error, so a broken folder
 is visible rather than missing.
 """
@@ -47,24 +48,14 @@ def _ordered(fields: dict[str, FieldModel]) -> list[tuple[str, FieldModel]]:
 class Catalogue:
     """Loads components once (they do not change while the studio runs) and answers questions."""
 
-    def __init__(self, extra_paths: list[Path] | None = None) -> None:
-        self.extra_paths = list(extra_paths or [])
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._components: dict[str, Component] = {}
-        self._broken: dict[str, str] = {}
         self._paths: dict[str, Path] = {}
 
     def paths(self) -> dict[str, Path]:
         if not self._paths:
-            found = find_components()
-            for base in self.extra_paths:
-                if (base / "component.json").is_file():
-                    found[base.resolve().name] = base
-                elif base.is_dir():
-                    for child in sorted(base.iterdir()):
-                        if (child / "component.json").is_file():
-                            found[child.name] = child
-            self._paths = found
+            self._paths = find_components()
         return self._paths
 
     def get(self, name: str) -> Component:

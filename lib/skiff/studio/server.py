@@ -78,11 +78,8 @@ def serve_studio(
     port: int = 0,
     home: Path,
     flows_dir: Path,
-    extra_paths: list[Path] | None = None,
     token: str | None = None,
 ) -> StudioServer:
     """Start the studio and return once it accepts connections."""
-    settings = StudioSettings(
-        token=token or new_token(), home=home, flows_dir=flows_dir, extra_paths=list(extra_paths or [])
-    )
+    settings = StudioSettings(token=token or new_token(), home=home, flows_dir=flows_dir)
     return StudioServer(settings, host, port).start()
