@@ -40,6 +40,12 @@ log = logging.getLogger("skiff.flow")
 RESULTS = "$results"
 
 
+class InDoubt(SkiffError):
+    """A message redelivered to a step that is not idempotent: it may have acted, so it is held."""
+
+    kind = "InDoubt"
+
+
 @dataclass(frozen=True)
 class Topology:
     """The names of one flow's exchange, queues and routing keys."""
@@ -269,6 +275,11 @@ class FlowStepCall:
         from ..worker.call import CallEvent
 
         logic = self.logic
+        if message.metadata.get("redelivered") and not logic.idempotent:
+            # The broker redelivers what a dead worker held: it may have acted. Hold it (the
+            # errors queue keeps it with its input) rather than repeat a non-idempotent call.
+            await emit(CallEvent("error", InDoubt(f"step {logic.step.id!r}: redelivered after a worker stopped")))
+            return
         # On the wire the passthrough holds whole messages; expressions see their bodies.
         passthrough = {
             k: v.get("body") if isinstance(v, dict) and "body" in v else v for k, v in message.passthrough.items()

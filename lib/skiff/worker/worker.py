@@ -238,6 +238,10 @@ class Worker:
     async def _run_call(self, state: _Delivery, delivery: Any) -> None:
         assert self._call is not None
         msg = state.decoded.message
+        if getattr(delivery, "redelivered", False):
+            # A worker died with it: the call may have acted. A flow step holds such a message
+            # unless its step is idempotent (the plain component call ignores the mark).
+            msg.metadata = {**msg.metadata, "redelivered": True}
 
         async def on_event(event: CallEvent) -> None:
             await self._on_event(state, delivery, event)
