@@ -228,3 +228,27 @@ errorSteps:
         assert reports[0].body["errorInput"]["BillBeeOrderId"]
         results = runner.journal.rows(step=END)
         assert {r.body["BillBeeOrderId"] for r in results} == {r.body["BillBeeOrderId"] for r in routed}
+
+
+def test_sigterm_stops_cleanly_with_nothing_in_doubt(sandboxes: Sandboxes, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    journal = tmp_path / "j.db"
+    sandboxes.add_orders(4)
+    proc = subprocess.Popen(
+        skiff_cmd("flow", "run", str(EXAMPLE_A), "--every", "0.5s", "--journal", str(journal)),
+        env=sandboxes.env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not confirmations_by_order(sandboxes.billomat) and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait until it is busy, then stop it mid-work
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "new message(s)" in err
+    done = Journal(journal, flow="billbee-orders-to-billomat")
+    assert done.rows(statuses=("running", "doubt", "failed")) == []
+    done.close()
