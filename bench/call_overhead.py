@@ -46,8 +46,8 @@ async def _setup(variant: str, url: str, billbee_dir: Path) -> tuple[Call, list[
     import httpx
 
     from skiff.component import load_component, resolve_component
-    from skiff.executor import Event, Executor
     from skiff.message import Message
+    from skiff.run import Event, Executor
 
     closers: list[Closer] = []
     call: Call

@@ -104,8 +104,8 @@ class Skiff:
             raise ValueError(variant)
 
     async def run(self) -> int:
-        from skiff.executor import Event, Executor
         from skiff.message import Message
+        from skiff.run import Event, Executor
 
         count = 0
 
@@ -155,7 +155,7 @@ def memory_child(variant: str, url: str, records: int) -> None:
     """In a fresh process: RSS before the sync and the peak during it (MB), as JSON."""
     import httpx  # noqa: F401  (imports are not what we measure)
 
-    import skiff.executor  # noqa: F401
+    import skiff.run  # noqa: F401
 
     with billbee_copy() as billbee_dir:
         run = _runner(variant, url, billbee_dir)

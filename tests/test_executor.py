@@ -11,8 +11,8 @@ import pytest
 
 from skiff.component import load_component
 from skiff.errors import ComponentError, ConfigError, InputError
-from skiff.executor import Event, Executor
 from skiff.message import Message
+from skiff.run import Event, Executor
 
 HANDLERS = {
     "actions/ret.py": "async def process(ctx, msg, cfg):\n    return {'echo': msg.body['n']}\n",

@@ -1,6 +1,6 @@
 """skiff: a Python runtime for elastic.io/flowground-style connectors.
 
-Import what you need from the submodules (``skiff.executor``, ``skiff.http`` ...); this package
+Import what you need from the submodules (``skiff.run``, ``skiff.http`` ...); this package
 imports nothing heavy so that ``skiff run`` starts fast.
 """
 

@@ -17,7 +17,7 @@ _register_optional()
 import_httpx()
 from skiff.cli.runner import run_call
 from skiff.component import resolve_component
-from skiff.executor import Executor
+from skiff.run import Executor
 component = resolve_component(sys.argv[1])
 cfg = {"baseUrl": "http://127.0.0.1:1/api", "apiKey": "k", "username": "u", "password": "p"}
 ex = Executor()

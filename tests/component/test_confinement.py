@@ -15,8 +15,8 @@ from starlette.routing import Route
 
 from skiff.component import load_component, validate_component
 from skiff.errors import ConfigError
-from skiff.executor import Executor
 from skiff.message import Message
+from skiff.run import Executor
 from skiff.validation import compile_schema
 from tests.http.conftest import start_server
 

@@ -15,8 +15,8 @@ import pytest
 
 from skiff.component import load_component
 from skiff.errors import InputError
-from skiff.executor import Event, Executor
 from skiff.message import Message
+from skiff.run import Event, Executor
 from skiff.sandbox import load_sandbox, serve
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -131,8 +131,8 @@ def test_address_rules() -> None:
 
 def test_the_http_component_refuses_metadata_and_obeys_its_cfg(attempts: Attempts) -> None:
     from skiff.component import resolve_component
-    from skiff.executor import Executor
     from skiff.message import Message
+    from skiff.run import Executor
 
     async def run(cfg: dict[str, Any]) -> str:
         async with Executor() as executor:

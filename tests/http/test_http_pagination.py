@@ -22,6 +22,7 @@ from skiff.specs import (
     HttpSpec,
     OffsetPagination,
     PagePagination,
+    RequestSpec,
 )
 
 if TYPE_CHECKING:
@@ -111,8 +112,11 @@ def server(live: Callable[..., LiveServer]) -> LiveServer:
     return live(ROUTES)
 
 
-async def collect(client: HttpClient, path: str, pagination: Any, **kw: Any) -> list[Page]:
-    return [page async for page in client.pages("GET", path, pagination, **kw)]
+async def collect(
+    client: HttpClient, path: str, pagination: Any, *, params: dict[str, Any] | None = None, **kw: Any
+) -> list[Page]:
+    request = RequestSpec(path=path, query=params or {})
+    return [page async for page in client.pages(request, pagination, **kw)]
 
 
 def flat(pages: list[Page]) -> list[Any]:
@@ -195,7 +199,7 @@ async def test_loop_guard_page(server: LiveServer) -> None:
     async with HttpClient(HttpSpec(baseUrl=server.url)) as client:
         seen: list[Page] = []
         with pytest.raises(ApiError, match=r"^GET /stuck: pagination loop: page 2 repeats an earlier page$"):
-            async for page in client.pages("GET", "/stuck", PagePagination(size=2)):
+            async for page in client.pages(RequestSpec(path="/stuck"), PagePagination(size=2)):
                 seen.append(page)
     assert len(seen) == 1
     assert server.count("/stuck") == 2

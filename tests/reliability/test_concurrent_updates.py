@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from skiff.component import load_component
-from skiff.executor import Event, Executor
 from skiff.message import Message
+from skiff.run import Event, Executor
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 
 ROOT = Path(__file__).resolve().parents[2]

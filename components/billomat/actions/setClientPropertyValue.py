@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from skiff.errors import InputError
-from skiff.executor import Context
 from skiff.message import Message
+from skiff.run import Context
 
 __all__ = ["process"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from skiff.errors import ApiError
-from skiff.executor import Context
 from skiff.message import Message
+from skiff.run import Context
 
 __all__ = ["process"]
 

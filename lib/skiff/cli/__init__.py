@@ -292,7 +292,7 @@ def verify(component: str, cfg: str | None) -> None:
 
     import_httpx()
     from ..component import resolve_component
-    from ..executor import Executor
+    from ..run import Executor
 
     comp = resolve_component(component)
     config = _load_cfg(cfg)
@@ -319,7 +319,7 @@ def select(component: str, function: str, field: str, cfg: str | None) -> None:
 
     import_httpx()
     from ..component import resolve_component
-    from ..executor import Executor
+    from ..run import Executor
 
     comp = resolve_component(component)
     config = _load_cfg(cfg)

@@ -390,10 +390,10 @@ def deploy(
     import time
 
     from ..errors import ConfigError, SkiffError
-    from ..executor import Executor
     from ..flow import load_flow, parse_duration, resolve_credentials
     from ..flow.credentials import default_credentials_path
     from ..flow.distributed import Topology, declare, delete, publish_trigger
+    from ..run import Executor
     from ..state import open_store
 
     if once and every:

@@ -61,7 +61,7 @@ def poll(
     max_polls: int | None,
 ) -> None:
     """Poll a trigger every interval until stopped; each poll commits its snapshot."""
-    from ..executor import Executor
+    from ..run import Executor
     from . import _load_cfg, parse_json_arg
     from .runner import StopRequested, run_call
 

@@ -1,39 +1,28 @@
-"""``skiff run``: one call through the executor, printed as JSON lines.
+"""``skiff run``/``skiff poll``: one call through a :class:`skiff.run.Session`, printed as JSON lines.
 
-For a trigger the snapshot is read from the state store before the call and written back
-each time the trigger commits one, only after the data before it has been written and
-flushed to stdout: a crash in between re-emits (with the same deterministic message ids)
-rather than loses.
+The CLI is a transport: data goes to stdout, and delivery is settled by flushing stdout, so a
+trigger's snapshot is stored only after the records before it were written out.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 from ..component import resolve_component
-from ..errors import SkiffError
-from ..executor import Event, Executor
+from ..errors import ConfigError, SkiffError
 from ..message import Message
+from ..run import Data, Error, Event, Executor, Session, StopRequested, transport
 from .output import JsonLines
 
-__all__ = ["StopRequested", "default_state_path", "run_call", "snapshot_key"]
-
-
-class StopRequested(BaseException):
-    """Raised at a commit point after a stop was requested; BaseException so no handler eats it."""
+__all__ = ["StopRequested", "default_state_path", "run_call"]
 
 
 def default_state_path() -> str:
-    import os
-
     return os.environ.get("SKIFF_STATE", ".skiff/state.db")
-
-
-def snapshot_key(component: str, function: str, flow_id: str) -> str:
-    return f"{flow_id}/{component}/{function}"
 
 
 async def run_call(
@@ -46,7 +35,7 @@ async def run_call(
     state: str | None = None,
     dry_run: bool = False,
     flow_id: str = "default",
-    out: Any = None,
+    out: IO[str] | None = None,
     stop: Any = None,
     require_trigger: bool = False,
     executor: Executor | None = None,
@@ -57,76 +46,51 @@ async def run_call(
     ``executor``: reuse one (``skiff poll`` keeps its rate limiter across polls); ``on_error``
     sees the error first and returns True when it has told the user itself.
     """
-    stream = out or sys.stdout
-    lines = JsonLines(stream)
+    lines = JsonLines(out or sys.stdout)
     component = resolve_component(component_ref)
     function = component.function(function_name)
-    is_trigger = function.kind == "trigger"
-    if require_trigger and not is_trigger:
-        from ..errors import ConfigError
-
+    if require_trigger and function.kind != "trigger":
         raise ConfigError(f"{component.name}.{function.name} is an action, not a trigger")
     store = None
-    key = snapshot_key(component.name, function.name, flow_id)
-    snapshot: dict[str, Any] = {}
-    lease = None
-    if is_trigger:
-        from ..state import Lease, LeaseHeld, open_store
+    if function.kind == "trigger":
+        from ..state import open_store
 
         store = open_store(state or default_state_path())
-        if not dry_run:
-            # One poller per key: a second one would read the same snapshot and emit it all again.
-            lease = Lease(store, key)
-            try:
-                await lease.acquire()
-            except LeaseHeld as held:
-                await store.close()
-                print(held.one_line(), file=sys.stderr)
-                return held.exit_code
-        snapshot = await store.get(key) or {}
-
-    progress = _Progress.create()
+    progress = _Progress(sys.stderr.isatty())
     error: SkiffError | None = None
+    result = None
 
-    async def emit(event: Event) -> None:
+    async def deliver(event: Event) -> None:
         nonlocal error
-        if event.kind == "data":
-            msg: Message = event.payload
-            lines.write(msg.to_dict() if messages else msg.body)
+        if isinstance(event, Data):
+            lines.write(event.message.to_dict() if messages else event.message.body)
             progress.tick()
-        elif event.kind in ("snapshot", "updateSnapshot") and store is not None and not dry_run:
-            lines.flush()  # the records before this snapshot are out before it is committed
-            if lease is not None:
-                lease.check()
-            if event.kind == "snapshot":
-                await store.put(key, event.payload)
-            else:
-                current = await store.get(key) or {}
-                await store.put(key, {**current, **event.payload})
-            if stop is not None and stop.is_set():
-                raise StopRequested
-        elif event.kind == "error":
-            error = event.payload["error"]
+        elif isinstance(event, Error):
+            error = event.error
+
+    async def settle() -> None:
+        lines.flush()
 
     try:
         async with contextlib.AsyncExitStack() as stack:
             if executor is None:
                 executor = await stack.enter_async_context(Executor())
-            result = await executor.run(
-                component, function.name, cfg, Message(body=body), snapshot=snapshot, emit=emit, dry_run=dry_run
+            session = Session(
+                executor, component, function.name, cfg, store=store, flow_id=flow_id, dry_run=dry_run, stop=stop
             )
+            result = await session.run(Message(body=body), transport(deliver, settle))
+    except SkiffError as err:  # before the call (another poller holds the key): one line, its code
+        error = err
     finally:
         progress.close()
         lines.flush()
-        if lease is not None:
-            await lease.release()
         if store is not None:
             await store.close()
     if error is not None:
         if on_error is None or not on_error(error):
             print(error.one_line(), file=sys.stderr)
         return error.exit_code
-    return result.exit_code
+    return result.exit_code if result is not None else 0
 
 
 class _Progress:
@@ -135,10 +99,6 @@ class _Progress:
     def __init__(self, enabled: bool) -> None:
         self.count = 0
         self.enabled = enabled
-
-    @classmethod
-    def create(cls) -> _Progress:
-        return cls(sys.stderr.isatty())
 
     def tick(self) -> None:
         self.count += 1

@@ -323,8 +323,8 @@ async def run_flow_worker(
 ) -> Any:
     """Run one step of a deployed flow with the sailor-protocol worker until ``stop``."""
     from ..errors import ConfigError
-    from ..executor import Executor
     from ..http import RateLimiter
+    from ..run import Executor
     from ..worker import StepData, Worker, WorkerSettings
     from .journal import END
 

@@ -62,7 +62,7 @@ class FlowRunner:
         executor: Any = None,
         on_change: Callable[[str, str, Row], None] | None = None,
     ) -> None:
-        from ..executor import Executor
+        from ..run import Executor
 
         self.doc = doc
         self.flow = doc.flow

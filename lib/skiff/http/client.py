@@ -24,7 +24,7 @@ import httpx
 
 from skiff.errors import ApiError, AuthError, ConfigError, RateLimited, SkiffError, TransientError
 from skiff.message import Attachment
-from skiff.specs import HttpSpec, PaginationSpec
+from skiff.specs import HttpSpec, PaginationSpec, RequestSpec
 
 from .auth import OAuth2ClientCredentialsAuth, auth_secrets, build_auth
 from .bodies import MISSING, BodyKind, body_kind, get_path, parse_body, vendor_error
@@ -609,24 +609,50 @@ class HttpClient:
 
     # ------------------------------------------------------------------ pagination
 
+    async def send(
+        self,
+        request: RequestSpec,
+        *,
+        query: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
+        endpoint: str | None = None,
+    ) -> Response:
+        """Send a whole declarative request (query, headers, JSON or form body, response type).
+
+        ``query`` adds parameters (a page number, a cursor) to the request's own.
+        """
+        params = {**request.query, **query} if query else request.query
+        return await self.request(
+            request.method,
+            request.path,
+            # None, not {}: an empty mapping still makes httpx re-parse the URL and merge headers.
+            params=params or None,
+            json=request.body,
+            data=request.form or None,
+            headers=request.headers or None,
+            idempotent=idempotent,
+            endpoint=endpoint,
+            response_type=request.responseType,
+        )
+
     def pages(
         self,
-        method: str,
-        path: str,
+        request: RequestSpec,
         pagination: PaginationSpec,
         *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
+        idempotent: bool | None = None,
         endpoint: str | None = None,
         start: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
     ) -> AsyncGenerator[Page, None]:
-        """The pages of a list endpoint as they arrive (see skiff.http.pagination)."""
-        method = method.upper()
-        endpoint = endpoint or endpoint_template(method, path)
+        """The pages of a list endpoint as they arrive (see skiff.http.pagination).
+
+        Every page request is ``request`` whole (headers, body, form) plus the paging parameters:
+        a paged request sends exactly what the unpaged one sends.
+        """
+        endpoint = endpoint or endpoint_template(request.method, request.path)
 
         async def fetch(query: dict[str, Any]) -> Response:
-            return await self.request(method, path, params=query, json=json, headers=headers, endpoint=endpoint)
+            return await self.send(request, query=query, idempotent=idempotent, endpoint=endpoint)
 
-        where = _Call(method, path, join_url(self.base_url, path), True, "auto", self.redactor).where
-        return paginate(fetch, pagination, params=params, start=start, where=where, logger=self.logger)
+        where = _Call(request.method, request.path, join_url(self.base_url, request.path), True, "auto", self.redactor)
+        return paginate(fetch, pagination, params=None, start=start, where=where.where, logger=self.logger)

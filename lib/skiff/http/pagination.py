@@ -25,7 +25,8 @@ from skiff.specs import (
     PaginationSpec,
 )
 
-from .bodies import get_path, to_records
+from .bodies import get_path
+from .records import select_records
 
 if TYPE_CHECKING:
     from .client import Response
@@ -89,12 +90,6 @@ class _Guard:
         self.seen.add(digest)
 
 
-def _records(response: Response, spec: PaginationSpec) -> list[Any]:
-    if spec.recordsPath:
-        return to_records(get_path(response.raw, spec.recordsPath))
-    return to_records(response.data)
-
-
 def requested_page(spec: PaginationSpec, given: Mapping[str, Any]) -> tuple[PaginationSpec, dict[str, Any]] | None:
     """The one page a message asks for with the style's own paging parameters, else None.
 
@@ -155,7 +150,7 @@ async def paginate(
 
     async def get(extra: dict[str, Any]) -> tuple[Response, list[Any]]:
         response = await fetch({**base, **extra})
-        return response, _records(response, spec)
+        return response, select_records(response, spec.recordsPath)
 
     def stop_early(last: bool) -> bool:
         if not last and number >= spec.maxPages:

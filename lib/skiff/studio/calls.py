@@ -20,9 +20,9 @@ from typing import Any
 
 from ..component import Component
 from ..errors import SkiffError
-from ..executor import Event, Executor, secrets_of
 from ..http.redact import redact
 from ..message import Message
+from ..run import Event, Executor, secrets_of
 
 __all__ = ["Attachments", "Calls", "error_view", "field_of"]
 

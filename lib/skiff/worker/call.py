@@ -13,8 +13,8 @@ from types import TracebackType
 from typing import Any, Literal
 
 from ..component import Component, Function
-from ..executor import Event, Executor
 from ..message import Message
+from ..run import Event, Executor
 
 __all__ = ["Call", "CallEvent"]
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..component import Component
 from ..errors import ConfigError, SkiffError, TransientError
-from ..executor import Executor
+from ..run import Executor
 
 __all__ = ["SERVICE_METHODS", "run_service", "service_result"]
 
@@ -54,7 +54,7 @@ async def _meta_model(executor: Executor, component: Component, name: str, cfg: 
     fn = component.function(name)
     if fn.model.dynamicMetadata is True and fn.model.main:
         handler = component.import_callable(fn.model.main, "getMetaModel")
-        ctx = executor._service_ctx(component, cfg)
+        ctx = executor.context(component, None, cfg)
         result = handler(ctx, cfg)
         return await result if inspect.isawaitable(result) else result
     return {"in": fn.in_schema or {}, "out": fn.out_schema or {}}

@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 from skiff.component import Component, load_component
-from skiff.executor import Event, Executor, RunResult
 from skiff.message import Message
+from skiff.run import Event, Executor, RunResult
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 from skiff.validation import compile_schema
 

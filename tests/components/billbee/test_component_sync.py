@@ -23,8 +23,8 @@ import pytest
 import pytest_asyncio
 
 from skiff.component import Component, load_component
-from skiff.executor import Event, Executor, RunResult
 from skiff.message import Message
+from skiff.run import Event, Executor, RunResult
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

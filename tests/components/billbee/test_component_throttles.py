@@ -25,10 +25,10 @@ import pytest
 
 from skiff.component import Component, load_component
 from skiff.errors import RateLimited
-from skiff.executor import Event, Executor, RunResult
 from skiff.http.ratelimit import limits_for
 from skiff.message import Message
 from skiff.openapi.readme import throttle_rows
+from skiff.run import Event, Executor, RunResult
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 from skiff.specs import HttpSpec
 from skiff.templating import render

@@ -23,8 +23,8 @@ import pytest
 
 from skiff.component import Component, load_component
 from skiff.errors import AuthError, InputError
-from skiff.executor import Event, Executor, RunResult
 from skiff.message import Message
+from skiff.run import Event, Executor, RunResult
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 from tests.shared_files import shared_file
 

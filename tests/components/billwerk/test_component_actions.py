@@ -21,8 +21,8 @@ import pytest
 
 from skiff.component import Component, load_component
 from skiff.errors import ApiError, AuthError, InputError
-from skiff.executor import Event, Executor, RunResult
 from skiff.message import Message
+from skiff.run import Event, Executor, RunResult
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 
 ROOT = Path(__file__).resolve().parents[3]

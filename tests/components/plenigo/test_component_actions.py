@@ -28,10 +28,10 @@ import pytest_asyncio
 
 from skiff.component import Component, load_component
 from skiff.errors import ApiError, AuthError, InputError
-from skiff.executor import Event, Executor, RunResult
 from skiff.http import HttpStats
 from skiff.message import Message
 from skiff.openapi import render_component
+from skiff.run import Event, Executor, RunResult
 from skiff.sandbox import SandboxApp, SandboxServer, import_sandbox_module, load_sandbox, serve
 from tests.shared_files import shared_file
 

@@ -1,4 +1,4 @@
-"""Polling triggers through the executor: a :class:`PollingSpec` becomes requests, the polling
+"""Declarative polling triggers on the run layer: a :class:`PollingSpec` becomes requests, the polling
 engine decides what to emit, and each snapshot is committed as a ``snapshot`` event only after
 the records before it were emitted.
 
@@ -10,17 +10,19 @@ query parameter automatically, so most triggers need no template at all.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
-from .http.bodies import get_path, to_records
-from .message import Message
-from .polling import PollOptions, PollResult, Query, poll
-from .specs import PollingSpec, RequestSpec
+from ..errors import ConfigError
+from ..http.records import select_records
+from ..message import Message
+from ..polling import PollOptions, PollResult, Query, poll
+from ..specs import PollingSpec
+from .call import Call
 
 if TYPE_CHECKING:
-    from .executor import Context
+    from .context import Context
 
 __all__ = ["run_poll"]
 
@@ -50,11 +52,10 @@ async def run_poll(
         component=ctx.component.name,
         trigger=name,
         dry_run=ctx.dry_run,
-        logger=ctx.executor.log,
+        logger=ctx.logger.logger if isinstance(ctx.logger, logging.LoggerAdapter) else ctx.logger,
         order=polling.order,
     )
-    envelope = ctx.http.spec.envelope
-    records_path = polling.recordsPath or (envelope.dataPath if envelope else None)
+    records_path = polling.recordsPath  # None: the envelope's data (skiff.http.records)
     pagination = polling.pagination
     if pagination is not None:
         updates: dict[str, Any] = {}
@@ -73,18 +74,16 @@ async def run_poll(
             "pageSize": query["page_size"],
         }
         rendered = ctx.render(request_template, poll=poll_vars) if template else request_template
-        request = RequestSpec.model_validate(rendered)
-        params = {k: v for k, v in request.query.items() if v not in (None, "")}
         cursor = poll_vars["cursor"]
         if polling.cursorParam and cursor is not None:
-            params[polling.cursorParam] = cursor
-        if pagination is not None:
-            async for page in ctx.http.pages(request.method, request.path, pagination, params=params):
+            rendered = {**rendered, "query": {**(rendered.get("query") or {}), polling.cursorParam: cursor}}
+        # Built once and sent whole: headers, body and form go with every page.
+        call = Call.build(rendered, pagination=pagination, records_path=records_path)
+        if call.pagination is not None:
+            async for page in ctx.http.pages(call.request, call.pagination):
                 yield page.records
             return
-        response = await ctx.http.request(request.method, request.path, params=params)
-        data = response.data
-        yield to_records(get_path(data, records_path) if records_path else data)
+        yield select_records(await call.send(ctx.http), records_path)
 
     individually = options.emit_behavior == "emitIndividually"
 
