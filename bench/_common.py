@@ -203,7 +203,8 @@ def billbee_copy(*, rate_limits: bool = False) -> Iterator[Path]:
         (dst / "component.json").write_text(json.dumps(data), encoding="utf-8")
         for sub in ("schemas", "actions", "triggers"):
             if (src / sub).exists():
-                (dst / sub).symlink_to(src / sub)
+                # Copied, not linked: a component is confined to its folder (symlinks out are refused).
+                shutil.copytree(src / sub, dst / sub)
         yield dst
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
