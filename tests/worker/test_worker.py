@@ -208,3 +208,29 @@ async def _until(check: Callable[[], bool], timeout: float = 30.0) -> None:
     async with asyncio.timeout(timeout):
         while not check():
             await asyncio.sleep(0.02)
+
+
+async def test_new_keys_go_to_the_platform_api() -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from tests.support import serve_asgi
+
+    puts: list[tuple[str, Any, str | None]] = []
+
+    async def account(request: Request) -> JSONResponse:
+        puts.append((request.path_params["id"], await request.json(), request.headers.get("authorization")))
+        return JSONResponse({})
+
+    app = Starlette(routes=[Route("/v1/accounts/{id}", account, methods=["PUT"])])
+    with serve_asgi(app) as api:
+        async with platform() as (p, channel):
+            step = StepData(config={"_account": "acc-7"})
+            extra = {"api_uri": api, "api_username": "u", "api_key": "k"}
+            async with running(p, "keys", step, **extra):
+                await send(channel, p, {"k": 1})
+                [out] = await receive(channel, p.output_queue, 1)
+    assert out.routing_key == p.keys()["data"]
+    assert puts == [("acc-7", {"keys": {"access_token": "new-token", "expires_in": 3600}}, "Basic dTpr")]
