@@ -70,10 +70,13 @@ def worker(
 
     env = dict(os.environ)
     if service:
-        settings = WorkerSettings.from_env(
-            {**env, "ELASTICIO_FUNCTION": env.get("ELASTICIO_FUNCTION", "-")}, messaging=False
-        )
-        comp = component_for(settings, component_ref)
+        # As the sailor's runService: no step identity is needed, only the cfg and the result URL.
+        from pathlib import Path
+
+        from ..component import load_component, resolve_component
+
+        folder = Path(env.get("ELASTICIO_COMPONENT_PATH") or ".")
+        comp = resolve_component(component_ref) if component_ref else load_component(folder)
         result = asyncio.run(run_service(service, comp, env))
         click.echo(json.dumps(result, ensure_ascii=False))
         return
@@ -102,7 +105,7 @@ def worker(
         )
         click.echo(f"worker: stopped after {done.processed} message(s)", err=True)
 
-    try:  # libuv's event loop: a third less CPU per message than asyncio's own (bench/worker.py)
+    try:  # libuv's event loop when installed: less CPU per message than asyncio's own
         import uvloop
     except ImportError:
         asyncio.run(main())
