@@ -324,3 +324,31 @@ def test_canvas_builds_example_a_by_drag_and_drop_saves_and_runs_it(
     assert _counts(page, "pdf") == {"done": 4, "inflight": 0, "failed": 0, "doubt": 0}
     pdfs = [e for e in httpx.get(f"{sandboxes['billomat']}/_sandbox/requests").json()["requests"]]
     assert sum(1 for e in pdfs if str(e.get("path", "")).endswith("/pdf") and e.get("status") == 200) == 4
+
+
+def test_a_hand_written_flow_with_an_error_step_opens_and_saves_unchanged(page: Any, studio: StudioServer) -> None:
+    text = EXAMPLE.read_text().replace(
+        "  - id: pdf\n",
+        "  - id: pdf\n    onError: {then: route, route: alert}   # failures go to the error step\n",
+    )
+    text += (
+        "\nerrorSteps:\n"
+        "  # Told about every PDF that could not be fetched.\n"
+        "  - id: alert\n    component: http\n    function: request\n"
+    )
+    target = studio.settings.flows_dir / "routed.yaml"
+    target.write_text(text)
+    page.goto(studio.url)
+    page.wait_for_selector(".card")
+    page.goto(studio.base_url + "/#/flows/routed.yaml")
+    page.wait_for_selector(".node.error-step[data-step=alert]")
+    assert page.locator(".node").count() == 6
+    page.click("#flow-save")
+    page.wait_for_selector("#status.ok:has-text('routed.yaml unchanged')")
+    assert target.read_text() == text
+    # No longer an error step, it must join the chain before the flow saves.
+    page.click(".node[data-step=alert] .nid")
+    page.click("#error-step")
+    page.click("#flow-save")
+    page.wait_for_selector("#status.bad:has-text('not connected: alert')")
+    assert target.read_text() == text

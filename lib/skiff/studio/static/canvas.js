@@ -84,6 +84,10 @@ function fromDoc(path, doc) {
     if (nodes.length) edges.push({ from: nodes[nodes.length - 1].key, to: node.key });
     nodes.push(node);
   });
+  // Error steps receive routed failures (onError: {then: route}); they sit apart, unconnected.
+  (doc.errorSteps || []).forEach((s, i) => {
+    nodes.push({ key: "n" + nextKey++, kind: "action", errorStep: true, raw: s, x: 20 + i * 230, y: 520 });
+  });
   return { path, doc, nodes, edges, selected: null };
 }
 
@@ -156,6 +160,7 @@ function nodeEl(ctx, n) {
     n.kind === "action" ? el("span.port.in", { dataset: { port: "in" } }) : null,
     el("span.port.out", { dataset: { port: "out" } }));
   if (n.key === S.selected) node.classList.add("selected");
+  if (n.errorStep) node.classList.add("error-step");
   node.addEventListener("pointerdown", (e) => {
     if (e.target.dataset.port === "out") return startConnect(ctx, n, e);
     if (e.target.dataset.port) return;
@@ -203,7 +208,7 @@ function startConnect(ctx, from, e) {
     const target = document.elementFromPoint(ev.clientX, ev.clientY);
     const nodeDiv = target && target.closest(".node");
     const to = nodeDiv && S.nodes.find((n) => n.key === nodeDiv.dataset.key);
-    if (to && to.key !== from.key && to.kind !== "trigger") {
+    if (to && to.key !== from.key && to.kind !== "trigger" && !to.errorStep && !from.errorStep) {
       // A chain: one edge out of each step and one into each.
       S.edges = S.edges.filter((x) => x.from !== from.key && x.to !== to.key);
       S.edges.push({ from: from.key, to: to.key });
@@ -226,7 +231,7 @@ function chain() {
     const e = S.edges.find((x) => x.from === cur.key);
     cur = e && S.nodes.find((n) => n.key === e.to);
   }
-  const loose = S.nodes.filter((n) => !seen.has(n.key));
+  const loose = S.nodes.filter((n) => !seen.has(n.key) && !n.errorStep);
   return { trig, order, loose };
 }
 
@@ -334,6 +339,15 @@ async function inspect(ctx) {
       el("div.row", {}, el("label.inline", { for: "onerror-retries" }, "retries"), retries, el("label.inline", { for: "onerror-then" }, "then"), thenSel, route));
     run();
   }
+  if (n.kind === "action") {
+    const isError = el("input#error-step", { type: "checkbox", checked: !!n.errorStep });
+    isError.addEventListener("change", () => {
+      n.errorStep = isError.checked;
+      if (n.errorStep) S.edges = S.edges.filter((e) => e.from !== n.key && e.to !== n.key);
+      render(ctx);
+    });
+    parts.push(el("label.inline", {}, isError, " error step: receives the failures that steps route to it (not in the chain)"));
+  }
   parts.push(el("div.row", {}, el("button#delete-step", { type: "button", onclick: () => {
     S.nodes = S.nodes.filter((x) => x.key !== n.key);
     S.edges = S.edges.filter((e) => e.from !== n.key && e.to !== n.key);
@@ -414,6 +428,9 @@ function toDoc() {
   if (loose.length) throw new Error(`not connected: ${loose.map(stepId).join(", ")} (connect every step into the chain)`);
   if (order.length < 2) throw new Error("the flow needs at least one step after the trigger");
   const doc = { ...S.doc, trigger: trig.raw, steps: order.slice(1).map((n) => n.raw) };
+  const errorSteps = S.nodes.filter((n) => n.errorStep).map((n) => n.raw);
+  if (errorSteps.length) doc.errorSteps = errorSteps;
+  else delete doc.errorSteps;
   if (!doc.name) doc.name = "my-flow";
   return doc;
 }
