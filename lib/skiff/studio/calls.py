@@ -1,7 +1,8 @@
 """Try-it calls: verify, select options, one action call or one trigger poll, as the page sees them.
 
-Every call goes through the shared executor, the same one ``skiff run`` uses, so the studio
-checks cfg and input, retries, pages and rate-limits exactly as a flow would. What the page gets
+Every call goes through the run layer (:mod:`skiff.run`), as ``skiff run``, the worker and the
+flow runner do, so the studio checks cfg and input, retries, pages and rate-limits exactly as a
+flow would. What the page gets
 back is made for people: each emitted message as JSON (attachments kept here for download),
 the error in one line plus the field it names, and the request log of this call (method, URL
 with secrets masked, status, time), captured from ``skiff.http``'s debug log.
@@ -22,7 +23,7 @@ from ..component import Component
 from ..errors import SkiffError
 from ..http.redact import redact
 from ..message import Message
-from ..run import Event, Executor, secrets_of
+from ..run import Data, Error, Event, Executor, secrets_of
 
 __all__ = ["Attachments", "Calls", "error_view", "field_of"]
 
@@ -144,12 +145,12 @@ class Calls:
 
         async def emit(event: Event) -> None:
             nonlocal count, error
-            if event.kind == "data":
+            if isinstance(event, Data):
                 count += 1
                 if len(messages) < _MAX_MESSAGES:
-                    messages.append(self._message_view(event.payload))
-            elif event.kind == "error":
-                error = error_view(event.payload["error"])
+                    messages.append(self._message_view(event.message))
+            elif isinstance(event, Error):
+                error = error_view(event.error)
 
         log: list[str] = []
         token = _LOG_CAPTURE.set(log)
