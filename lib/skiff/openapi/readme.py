@@ -57,7 +57,7 @@ def throttle_rows(limits: Any) -> list[list[str]]:
         counted = [*(limit.get("key") or ["credential set"])]
         if limit.get("scope") == "endpoint":
             counted.append("endpoint")
-        counted += [("order" if p == "path" else p.removeprefix("query.")) for p in limit.get("per") or []]
+        counted += [("the path" if p == "path" else p.removeprefix("query.")) for p in limit.get("per") or []]
         rows.append(
             [
                 str(limit.get("name") or ""),
