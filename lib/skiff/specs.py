@@ -145,6 +145,8 @@ class PagePagination(_PaginationBase):
     start: int = 1
     totalPagesPath: str | None = None  # Billbee: Paging.TotalPages
     totalPath: str | None = None  # Billomat: clients.@total (number of records)
+    # Pages requested ahead while one is emitted (0: one request at a time); never past a known end.
+    fetchAhead: int = Field(2, ge=0, le=16)
 
 
 class OffsetPagination(_PaginationBase):
@@ -155,6 +157,7 @@ class OffsetPagination(_PaginationBase):
     limitParam: str = "take"
     size: int = Field(100, ge=1)
     maxOffset: int | None = None  # Billwerk caps skip at 1000
+    fetchAhead: int = Field(2, ge=0, le=16)  # pages requested ahead (0: one request at a time)
 
 
 class FromIdPagination(_PaginationBase):

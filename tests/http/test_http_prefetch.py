@@ -38,9 +38,10 @@ class Server:
 async def test_answers_come_in_order_whatever_order_they_arrive_in() -> None:
     server = Server()
     async with FetchAhead(server.fetch, depth=2) as ahead:
+        assert ahead.room == 2
         for page in (1, 2, 3):
             ahead.push({"page": page})
-        assert ahead.room == 0  # the one being taken plus two ahead
+        assert ahead.room == 0
         await asyncio.sleep(0)
         assert server.sent == [1, 2, 3]  # all on their way at once
         server.answer(3, "c")
@@ -86,5 +87,8 @@ async def test_depth_zero_sends_one_at_a_time() -> None:
         assert ahead.room == 1
         ahead.push({"page": 1})
         assert ahead.room == 0
+    async with FetchAhead(server.fetch, depth=2) as ahead:
+        ahead.push({"page": 1})
+        assert ahead.room == 1  # two in flight at most, the one being taken included
     with pytest.raises(ValueError):
         FetchAhead(server.fetch, depth=-1)

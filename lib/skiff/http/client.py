@@ -655,4 +655,8 @@ class HttpClient:
             return await self.send(request, query=query, idempotent=idempotent, endpoint=endpoint)
 
         where = _Call(request.method, request.path, join_url(self.base_url, request.path), True, "auto", self.redactor)
-        return paginate(fetch, pagination, params=None, start=start, where=where.where, logger=self.logger)
+        # Only reads are sent ahead: a POST search may have effects.
+        ahead = None if request.method.upper() in ("GET", "HEAD") else 0
+        return paginate(
+            fetch, pagination, params=None, start=start, where=where.where, logger=self.logger, fetch_ahead=ahead
+        )

@@ -3,8 +3,10 @@
 page + size (Billbee, Billomat), skip + take (Billwerk), an inclusive ``from`` id (Billwerk)
 and an opaque cursor from the body (Plenigo). Every style stops on an empty page, guards
 against a server that keeps answering the same page or cursor (ApiError "pagination loop"),
-and stops after ``maxPages`` with a warning. Pages are fetched one at a time and never
-collected, so memory does not grow with the number of records.
+and stops after ``maxPages`` with a warning. Pages are never collected, so memory does not
+grow with the number of records. Page and offset requests do not depend on the previous
+body, so up to ``fetchAhead`` of them (default 2) are on their way while a page is emitted;
+from-id and cursor paging wait for each body.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from skiff.specs import (
 )
 
 from .bodies import get_path
+from .prefetch import FetchAhead
 from .records import select_records
 
 if TYPE_CHECKING:
@@ -140,8 +143,13 @@ async def paginate(
     start: Mapping[str, Any] | None = None,
     where: str = "",
     logger: logging.Logger | None = None,
+    fetch_ahead: int | None = None,
 ) -> AsyncGenerator[Page, None]:
-    """Yield the non-empty pages of a list endpoint, one request per page."""
+    """Yield the non-empty pages of a list endpoint, one request per page.
+
+    Page and offset styles send the next requests (up to ``fetch_ahead``, by default the spec's
+    ``fetchAhead``) while a page is emitted (skiff.http.prefetch); pages still come in order.
+    """
     log = logger or _log
     base = {k: v for k, v in (params or {}).items() if v is not None}
     start = dict(start or {})
@@ -160,46 +168,72 @@ async def paginate(
 
     if isinstance(spec, PagePagination):
         page = _as_int(start.get("page")) or spec.start
+        first = page
         per_page = 0  # what the server really sends per full page (it may cap spec.size)
-        while True:
-            response, records = await get({spec.pageParam: page, spec.sizeParam: spec.size})
-            number += 1
-            guard.page(records, number)
-            fetched = page - spec.start + 1  # pages fetched so far, counting from the first
-            per_page = max(per_page, len(records))
-            total_pages = _int_at(response.raw, spec.totalPagesPath)
-            total = _int_at(response.raw, spec.totalPath)
-            if total_pages is not None:
-                last = fetched >= total_pages
-            elif total is not None:
-                # Count what arrived: Billomat caps per_page at 1000, so fetched * size would
-                # stop after the first page and silently drop the rest.
-                last = (fetched - 1) * per_page + len(records) >= total
-            else:
-                last = len(records) < spec.size
-            last = last or not records
-            if records:
-                yield Page(records, response.raw, number, None if last else {"page": page + 1})
-            if last or stop_early(last):
-                return
-            page += 1
+        async with FetchAhead(get, spec.fetchAhead if fetch_ahead is None else fetch_ahead) as ahead:
+            ahead.push({spec.pageParam: page, spec.sizeParam: spec.size})  # nothing known yet: one
+            sent = page
+            while True:
+                _, (response, records) = await ahead.pop()
+                number += 1
+                guard.page(records, number)
+                fetched = page - spec.start + 1  # pages fetched so far, counting from the first
+                per_page = max(per_page, len(records))
+                total_pages = _int_at(response.raw, spec.totalPagesPath)
+                total = _int_at(response.raw, spec.totalPath)
+                end = first + spec.maxPages - 1  # the last page to ask for, as far as we know
+                if total_pages is not None:
+                    last = fetched >= total_pages
+                    end = min(end, spec.start + total_pages - 1)
+                elif total is not None:
+                    # Count what arrived: Billomat caps per_page at 1000, so fetched * size would
+                    # stop after the first page and silently drop the rest.
+                    last = (fetched - 1) * per_page + len(records) >= total
+                    if per_page:
+                        end = min(end, spec.start + -(-total // per_page) - 1)
+                else:
+                    last = len(records) < spec.size
+                last = last or not records
+                if not last:
+                    # The next requests depend on no body: on their way before this page is emitted.
+                    while ahead.room and sent < end:
+                        sent += 1
+                        ahead.push({spec.pageParam: sent, spec.sizeParam: spec.size})
+                if records:
+                    yield Page(records, response.raw, number, None if last else {"page": page + 1})
+                if last or stop_early(last):
+                    return
+                page += 1
 
     elif isinstance(spec, OffsetPagination):
         offset = _as_int(start.get("offset")) or 0
-        while True:
-            response, records = await get({spec.offsetParam: offset, spec.limitParam: spec.size})
-            number += 1
-            guard.page(records, number)
-            last = len(records) < spec.size
-            next_offset = offset + len(records)
-            if not last and spec.maxOffset is not None and next_offset > spec.maxOffset:
-                log.warning("%s: stopped at offset %d: the API allows at most %d", where, next_offset, spec.maxOffset)
-                last = True
-            if records:
-                yield Page(records, response.raw, number, None if last else {"offset": next_offset})
-            if last or stop_early(last):
-                return
-            offset = next_offset
+        end = offset + (spec.maxPages - 1) * spec.size  # the last offset to ask for
+        if spec.maxOffset is not None:
+            end = min(end, spec.maxOffset)
+        async with FetchAhead(get, spec.fetchAhead if fetch_ahead is None else fetch_ahead) as ahead:
+            ahead.push({spec.offsetParam: offset, spec.limitParam: spec.size})
+            sent = offset
+            while True:
+                _, (response, records) = await ahead.pop()
+                number += 1
+                guard.page(records, number)
+                last = len(records) < spec.size
+                next_offset = offset + len(records)
+                if not last and spec.maxOffset is not None and next_offset > spec.maxOffset:
+                    log.warning(
+                        "%s: stopped at offset %d: the API allows at most %d", where, next_offset, spec.maxOffset
+                    )
+                    last = True
+                if not last:
+                    # Full pages so far, so the next offsets are known: on their way already.
+                    while ahead.room and sent + spec.size <= end:
+                        sent += spec.size
+                        ahead.push({spec.offsetParam: sent, spec.limitParam: spec.size})
+                if records:
+                    yield Page(records, response.raw, number, None if last else {"offset": next_offset})
+                if last or stop_early(last):
+                    return
+                offset = next_offset
 
     elif isinstance(spec, FromIdPagination):
         cursor: Any = start.get("fromId")

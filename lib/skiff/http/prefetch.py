@@ -42,8 +42,9 @@ class FetchAhead(Generic[R]):
 
     @property
     def room(self) -> int:
-        """Requests that may still be sent ahead of the one being taken next."""
-        return max(0, self.depth + 1 - len(self._queue))
+        """Requests that may be sent now: ``depth`` in flight while a page is emitted (at least
+        the next one, so that depth 0 is plain one-at-a-time paging)."""
+        return max(self.depth - len(self._queue), 0 if self._queue else 1)
 
     def push(self, params: dict[str, Any]) -> None:
         """Send a request for ``params`` now, in the background."""

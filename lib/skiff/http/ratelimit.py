@@ -18,6 +18,7 @@ import hashlib
 import inspect
 import math
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -217,6 +218,7 @@ class RateLimiter:
         self.margin = margin
         self._holds: dict[str, float] = {}
         self._in_flight: dict[tuple[str, ...], int] = {}
+        self._lines: dict[tuple[tuple[str, ...], ...], deque[object]] = {}  # waiters, in order
         self._items: dict[Limit, Any] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
@@ -247,6 +249,7 @@ class RateLimiter:
             self._lock = asyncio.Lock()
             self._changed = asyncio.Event()
             self._in_flight.clear()
+            self._lines.clear()
 
     def _item(self, limit: Limit) -> Any:
         item = self._items.get(limit)
@@ -334,25 +337,40 @@ class RateLimiter:
         if not limits and (hold_key is None or hold_key not in self._holds):
             return Permit(self, limits, 0.0)
         self._bind()
+        # First come, first served among requests under the same limits: pages fetched ahead
+        # are sent in their order, and no waiter is overtaken forever.
+        line = self._lines.setdefault(tuple(limit.key for limit in limits), deque())
+        ticket = object()
+        line.append(ticket)
         started = time.monotonic()
         waited = 0.0
-        while True:
-            changed = self._changed
-            async with self._lock:
-                delay, blocking = await self._try(limits, hold_key)
-            if delay is not None and delay <= 0:
-                return Permit(self, limits, waited)
-            waited = time.monotonic() - started
-            if delay is not None and max_wait is not None and waited + delay > max_wait:
-                which = f"rate limit {blocking.describe()}" if blocking else "rate limit (the API's reset time)"
-                raise RateLimited(
-                    f"{which}: the next slot is {delay:.1f} s away, over the {max_wait:g} s wait budget",
-                    retry_after=delay,
-                )
-            # Wake at the computed time, or earlier when a request completes.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=None if delay is None else max(delay, 0.001))
-            waited = time.monotonic() - started
+        try:
+            while True:
+                changed = self._changed
+                delay: float | None = None  # behind another request: until it has its place
+                blocking = None
+                if line[0] is ticket:
+                    async with self._lock:
+                        delay, blocking = await self._try(limits, hold_key)
+                    if delay is not None and delay <= 0:
+                        return Permit(self, limits, waited)
+                waited = time.monotonic() - started
+                if delay is not None and max_wait is not None and waited + delay > max_wait:
+                    which = f"rate limit {blocking.describe()}" if blocking else "rate limit (the API's reset time)"
+                    raise RateLimited(
+                        f"{which}: the next slot is {delay:.1f} s away, over the {max_wait:g} s wait budget",
+                        retry_after=delay,
+                    )
+                # Wake at the computed time, or earlier when a request completes or goes out.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), timeout=None if delay is None else max(delay, 0.001))
+                waited = time.monotonic() - started
+        finally:
+            line.remove(ticket)
+            if not line:
+                self._lines.pop(tuple(limit.key for limit in limits), None)
+            self._changed.set()  # the next in line may go now
+            self._changed = asyncio.Event()
 
     async def reset(self) -> None:
         """Forget every window and hold (tests, sandbox resets)."""

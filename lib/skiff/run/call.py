@@ -105,6 +105,8 @@ class Call:
                 updates["maxPages"] = max_pages
             if records_path and not pag.recordsPath:
                 updates["recordsPath"] = records_path
+            if one_page and getattr(pag, "fetchAhead", 0):
+                updates["fetchAhead"] = 0  # one page asked for: nothing to fetch ahead
             if updates:
                 pag = pag.model_copy(update=updates)
             records_path = pag.recordsPath

@@ -173,11 +173,14 @@ async def test_sync_absorbs_a_429_burst(
     assert [e["status"] for e in entries].count(429) == 2
     assert [e.get("fault") for e in entries if e["status"] == 429] == ["429", "429"]
     ok_pages = [int(e["query"]["page"]) for e in entries if e["status"] == 200]
-    assert ok_pages == [1, 2, 3, 4]  # each page answered once: no page lost or fetched twice
+    # Each page answered once: no page lost or fetched twice. (Pages are fetched ahead, so a
+    # retried page may be answered after the next one; records still come out in page order,
+    # which tests/http/test_http_prefetch.py checks.)
+    assert sorted(ok_pages) == [1, 2, 3, 4]
     for index, entry in enumerate(entries):
         if entry["status"] == 429:
-            retry = entries[index + 1]
-            assert retry["query"]["page"] == entry["query"]["page"]  # the same page again
+            # The same page again, next time it is asked for.
+            retry = next(e for e in entries[index + 1 :] if e["query"]["page"] == entry["query"]["page"])
             # Retry-After: 1 was honoured (generous slack for clocks and scheduling).
             assert _seconds(retry["time"]) - _seconds(entry["time"]) >= 0.8
     assert (client.stats.status_429 - before[0], client.stats.retries - before[1]) == (2, 2)
