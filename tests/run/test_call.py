@@ -127,3 +127,12 @@ def test_call_build_cleans_once() -> None:
     assert call.request.headers == {"K": "v"}
     assert call.pagination is not None and call.pagination.recordsPath == "items" and call.pagination.maxPages == 3
     assert call.records_path == "items"
+
+
+def test_one_page_asked_for_fetches_nothing_ahead() -> None:
+    paged = {"type": "page", "size": 10}
+    assert Call.build({"path": "/x"}, pagination=paged).pagination.fetchAhead == 2  # type: ignore[union-attr]
+    one = Call.build({"path": "/x"}, pagination=paged, one_page=True)
+    assert one.pagination.fetchAhead == 0  # type: ignore[union-attr]
+    cursor = Call.build({"path": "/x"}, pagination={"type": "cursor", "cursorPath": "next"}, one_page=True)
+    assert not hasattr(cursor.pagination, "fetchAhead")  # body-dependent styles never fetch ahead
