@@ -18,6 +18,8 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from skiff.errors import ApiError, InputError
 from skiff.specs import (
     CursorPagination,
@@ -67,8 +69,12 @@ def _int_at(raw: Any, path: str | None) -> int | None:
     return _as_int(get_path(raw, path)) if path else None
 
 
-def _key(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+def _key(value: Any) -> bytes:
+    # orjson: a page's key holds two whole records, and json.dumps of them costs ~0.3 ms a page.
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    except (orjson.JSONEncodeError, TypeError):  # beyond 64-bit integers and the like
+        return json.dumps(value, sort_keys=True, default=str).encode("utf-8", "surrogatepass")
 
 
 class _Guard:
@@ -86,8 +92,8 @@ class _Guard:
         # First and last record identify a page cheaply (no per-record work).
         self.check(_key([len(records), records[0], records[-1]]), f"page {number} repeats an earlier page")
 
-    def check(self, key: str, what: str) -> None:
-        digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    def check(self, key: bytes, what: str) -> None:
+        digest = hashlib.blake2b(key, digest_size=16).digest()
         if digest in self.seen:
             raise ApiError(f"{self.where}: pagination loop: {what}")
         self.seen.add(digest)

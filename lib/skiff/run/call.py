@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 from ..errors import ConfigError
 from ..http import HttpClient, Response
 from ..message import Message
-from ..specs import EmitBehavior, PaginationSpec, RequestSpec
+from ..specs import EmitBehavior, OffsetPagination, PagePagination, PaginationSpec, RequestSpec
 
 __all__ = ["Call", "clean_request", "response_body"]
 
@@ -105,7 +105,7 @@ class Call:
                 updates["maxPages"] = max_pages
             if records_path and not pag.recordsPath:
                 updates["recordsPath"] = records_path
-            if one_page and getattr(pag, "fetchAhead", 0):
+            if one_page and isinstance(pag, PagePagination | OffsetPagination) and pag.fetchAhead:
                 updates["fetchAhead"] = 0  # one page asked for: nothing to fetch ahead
             if updates:
                 pag = pag.model_copy(update=updates)
