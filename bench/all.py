@@ -345,11 +345,13 @@ def rate_section(report: Report, args: argparse.Namespace, tmp: Path) -> None:
         label = "rate-limited sync, one process (Billbee sandbox, real throttles)"
         _rate_rows(report, label, _server_log(info), interval, run.wall)
 
-        help_text = subprocess.run([SKIFF, "run", "--help"], capture_output=True, text=True).stdout
+        help_text = "".join(
+            subprocess.run([SKIFF, *where, "--help"], capture_output=True, text=True).stdout for where in ([], ["run"])
+        )
         if "--rate-limits" not in help_text:
             report.add(
                 "rate-limited sync, two processes sharing the limit through Redis",
-                "not run: `skiff run` has no --rate-limits option in this tree",
+                "not run: skiff has no --rate-limits option in this tree",
                 "≤ 1.05 ×, 0 × 429",
                 "not measured",
             )
@@ -357,11 +359,12 @@ def rate_section(report: Report, args: argparse.Namespace, tmp: Path) -> None:
         httpx.delete(f"{info['url']}/_sandbox/requests")
         time.sleep(1.2)  # the first sync's windows pass
         redis_url = os.environ.get("SKIFF_BENCH_REDIS", "redis://127.0.0.1:6379/0")
-        shared = [*cmd, "--rate-limits", redis_url]
+        shared = cmd  # SKIFF_RATE_LIMITS is what --rate-limits sets, wherever the option sits
+        env = {**_env(), "SKIFF_RATE_LIMITS": redis_url}
         outs = [tmp / f"rate{i}.out" for i in (1, 2)]
         with open(outs[0], "wb") as one, open(outs[1], "wb") as two:
             t0 = time.perf_counter()
-            procs = [subprocess.Popen(shared, stdout=f, stderr=subprocess.PIPE, env=_env()) for f in (one, two)]
+            procs = [subprocess.Popen(shared, stdout=f, stderr=subprocess.PIPE, env=env) for f in (one, two)]
             errors = [p.communicate()[1] for p in procs]
             wall = time.perf_counter() - t0
         for p, err in zip(procs, errors, strict=True):
