@@ -83,7 +83,7 @@ async def test_error_message_shape_and_reject() -> None:
         payload = json.loads(out.body)
         error = p.cipher.decrypt(payload["error"].encode(), 1)
         assert error["name"] == "ApiError" and error["message"] == "the API refused order 7"
-        assert error["stack"].startswith("ApiError: the API refused order 7")
+        assert error["stack"].endswith("ApiError: the API refused order 7")
         assert p.cipher.decrypt(payload["errorInput"].encode(), 1)["body"] == {"order": 7}
         assert await queue_depth(channel, p.input_queue) == 0  # rejected, not requeued
 
@@ -234,3 +234,24 @@ async def test_new_keys_go_to_the_platform_api() -> None:
                 [out] = await receive(channel, p.output_queue, 1)
     assert out.routing_key == p.keys()["data"]
     assert puts == [("acc-7", {"keys": {"access_token": "new-token", "expires_in": 3600}}, "Basic dTpr")]
+
+
+async def test_http_reply_goes_to_reply_to() -> None:
+    async with platform() as (p, channel), running(p, "reply"):
+        mid = await send(channel, p, {"q": 1}, headers={"reply_to": p.keys()["reply"]})
+        [out] = await receive(channel, p.reply_queue, 1)
+        assert out.routing_key == p.keys()["reply"] and out.headers["parentMessageId"] == mid
+        assert out.headers["protocolVersion"] == 1
+        assert p.cipher.decrypt(out.body, 1) == {
+            "statusCode": 201,
+            "body": {"ok": {"q": 1}},
+            "headers": {"content-type": "application/json"},
+        }
+        assert await queue_depth(channel, p.input_queue) == 0
+
+
+async def test_rebound_asked_by_the_handler() -> None:
+    async with platform() as (p, channel), running(p, "bounce"):
+        await send(channel, p, {"n": 1})
+        [out] = await receive(channel, p.output_queue, 1)
+        assert out.routing_key == p.keys()["rebound"] and out.headers["reboundReason"] == "not ready yet"

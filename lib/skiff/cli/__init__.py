@@ -252,6 +252,9 @@ def _load_cfg(cfg: str | None) -> dict[str, Any]:
 @click.option("--state", "state", help="Snapshot store for triggers: a path (SQLite) or redis:// / postgresql:// URL.")
 @click.option("--dry-run", is_flag=True, help="Triggers: run without moving the snapshot.")
 @click.option("--flow-id", default="default", help="Keys the trigger's snapshot (one per flow).")
+@click.option(
+    "--attachments", "attachments", help="Write each emitted attachment into this folder (its url points there)."
+)
 def run(
     component: str,
     function: str,
@@ -261,6 +264,7 @@ def run(
     state: str | None,
     dry_run: bool,
     flow_id: str,
+    attachments: str | None,
 ) -> None:
     """Run one action or trigger call and print what it emits as JSON lines."""
     import asyncio
@@ -278,6 +282,7 @@ def run(
             state=state,
             dry_run=dry_run,
             flow_id=flow_id,
+            attachments=attachments,
         )
     )
     sys.exit(code)

@@ -40,6 +40,7 @@ async def run_call(
     require_trigger: bool = False,
     executor: Executor | None = None,
     on_error: Callable[[SkiffError], bool] | None = None,
+    attachments: str | None = None,
 ) -> int:
     """Run one call and print its data; returns the exit code.
 
@@ -60,9 +61,19 @@ async def run_call(
     error: SkiffError | None = None
     result = None
 
+    folder = None
+    if attachments:
+        from ..attachments import FolderStore
+
+        folder = FolderStore(attachments)
+
     async def deliver(event: Event) -> None:
         nonlocal error
         if isinstance(event, Data):
+            if folder is not None and event.message.attachments:
+                from ..attachments import store_attachments
+
+                await store_attachments(event.message, folder)  # the bytes to DIR, {url, size, ...} out
             lines.write(event.message.to_dict() if messages else event.message.body)
             progress.tick()
         elif isinstance(event, Error):

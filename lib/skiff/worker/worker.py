@@ -14,7 +14,6 @@ import contextlib
 import contextvars
 import logging
 import time
-import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,6 +21,7 @@ from ..attachments import AttachmentStore, store_attachments
 from ..component import Component, Function
 from ..errors import SkiffError
 from ..message import Message, derived_id, with_passthrough
+from ..run import serialise_error
 from .call import Call, CallEvent
 from .crypto import MessageCipher
 from .protocol import (
@@ -52,13 +52,8 @@ class ConnectionLost(Exception):
 
 
 def error_dict(err: BaseException) -> dict[str, Any]:
-    """An error as elastic.io serialises it: ``{name, message, stack}`` (one line, no secrets)."""
-    if isinstance(err, SkiffError):
-        name, message = err.kind, str(err)
-    else:
-        name, message = type(err).__name__, " ".join(str(err).split())
-    frames = traceback.format_tb(err.__traceback__) if err.__traceback__ else []
-    return {"name": name, "message": message, "stack": f"{name}: {message}\n" + "".join(frames[-5:])}
+    """An error as elastic.io serialises it: ``{name, message, stack}`` (the run layer's form)."""
+    return serialise_error(err)
 
 
 class _Delivery:

@@ -1,2 +1,2 @@
 async def process(ctx, msg, cfg):
-    await ctx.http_reply({"statusCode": 200, "body": {"ok": msg.body}, "headers": {"content-type": "application/json"}})
+    await ctx.http_reply(201, {"ok": msg.body}, {"content-type": "application/json"})

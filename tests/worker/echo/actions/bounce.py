@@ -1,0 +1,2 @@
+async def process(ctx, msg, cfg):
+    await ctx.rebound("not ready yet")
