@@ -178,10 +178,16 @@ async def publish_trigger(
     executor: Any,
     crypto_password: str | None = None,
     crypto_iv: str | None = None,
+    stop: asyncio.Event | None = None,
 ) -> int:
-    """One poll of the trigger: its records published (confirmed), then the snapshot committed."""
+    """One poll of the trigger through the run layer's :class:`~skiff.run.Session`.
+
+    Each record is published on a confirm channel (``deliver`` returns once the broker confirmed
+    it), so when the session commits a snapshot to ``store`` every record before it is safe.
+    """
     import aio_pika
 
+    from ..run import Data, Error, Session, StopRequested, transport
     from ..worker import MessageCipher
     from .check import resolve_step_component
 
@@ -189,9 +195,6 @@ async def publish_trigger(
     trigger = flow.trigger
     base = Path(doc.source).parent if not doc.source.startswith("<") else None
     component = resolve_step_component(trigger.component, base)
-    cfg = step_cfg(trigger, component, credentials)
-    key = f"{topology.namespace}/{flow.name}/{trigger.component}/{trigger.function}"
-    snapshot = await store.get(key) or {}
     cipher = MessageCipher(crypto_password, crypto_iv)
     published = 0
     failure: list[SkiffError] = []
@@ -200,10 +203,10 @@ async def publish_trigger(
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange(topology.exchange, ensure=False)
 
-        async def emit(event: Any) -> None:
-            nonlocal published, snapshot
-            if event.kind == "data":
-                msg: Message = event.payload
+        async def deliver(event: Any) -> None:
+            nonlocal published
+            if isinstance(event, Data):
+                msg = event.message
                 now = int(time.time() * 1000)
                 msg.passthrough = {trigger.id: {"id": msg.id, "body": msg.body}}
                 headers: dict[str, Any] = {
@@ -228,16 +231,20 @@ async def publish_trigger(
                     mandatory=True,
                 )  # returns once the broker confirmed it
                 published += 1
-            elif event.kind in ("snapshot", "updateSnapshot"):
-                # Every record before this point is confirmed by the broker: commit.
-                snapshot = dict(event.payload) if event.kind == "snapshot" else {**snapshot, **event.payload}
-                await store.put(key, snapshot)
-            elif event.kind == "error":
-                failure.append(event.payload["error"])
+            elif isinstance(event, Error):
+                failure.append(event.error)
 
-        await executor.run(
-            component, trigger.function, cfg, Message(body=dict(trigger.body)), snapshot=snapshot, emit=emit
+        session = Session(
+            executor,
+            component,
+            trigger.function,
+            step_cfg(trigger, component, credentials),
+            store=store,
+            flow_id=f"{topology.namespace}/{flow.name}",
+            stop=stop,
         )
+        with contextlib.suppress(StopRequested):
+            await session.run(Message(body=dict(trigger.body)), transport(deliver))
     if failure:
         raise failure[0]
     return published

@@ -16,7 +16,8 @@ filtered   ``when`` was false: the message stops here, deliberately
 
 A step's outputs and its own ``done`` are written in one transaction, and output ids are
 derived from the input's id, so a message is never lost or doubled between steps; only the
-call itself can be in doubt. Trigger records and the snapshot after them are one transaction too.
+call itself can be in doubt. The trigger's snapshot lives in the same file (the run layer's
+SQLite store) and is committed only after the records before it are journaled.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_ready ON messages (status, available_at);
 CREATE INDEX IF NOT EXISTS messages_root ON messages (root);
+-- The trigger's snapshot: written by the run layer's SQLite store (skiff.state), same file.
 CREATE TABLE IF NOT EXISTS snapshots (
     key        TEXT PRIMARY KEY,
     value      TEXT NOT NULL,
@@ -180,15 +182,13 @@ class Journal:
 
     # ------------------------------------------------------------------ writing
 
-    def add(self, messages: Iterable[NewMessage], *, snapshot: tuple[str, dict[str, Any]] | None = None) -> int:
-        """Insert new messages (a repeated id is ignored) and optionally commit a snapshot, atomically."""
+    def add(self, messages: Iterable[NewMessage]) -> int:
+        """Insert new messages in one transaction; a repeated id is ignored. Returns how many were new."""
         now = self.clock()
         added = 0
         with self._tx():
             for m in messages:
                 added += self._insert(m, now)
-            if snapshot is not None:
-                self._put_snapshot(*snapshot, now)
         return added
 
     def _insert(self, m: NewMessage, now: float) -> int:
@@ -315,23 +315,6 @@ class Journal:
                     (now, now, message_id),
                 )
         return found
-
-    # ------------------------------------------------------------------ snapshots
-
-    def _put_snapshot(self, key: str, value: dict[str, Any], now: float) -> None:
-        self._db.execute(
-            "INSERT INTO snapshots (key, value, updated_at) VALUES (?,?,?)"
-            " ON CONFLICT (key) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
-            (key, _dumps(value), now),
-        )
-
-    def put_snapshot(self, key: str, value: dict[str, Any]) -> None:
-        with self._tx():
-            self._put_snapshot(key, value, self.clock())
-
-    def get_snapshot(self, key: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT value FROM snapshots WHERE key=?", (key,)).fetchone()
-        return json.loads(row[0]) if row else None
 
     # ------------------------------------------------------------------ reading
 

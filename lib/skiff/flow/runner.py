@@ -110,30 +110,30 @@ class FlowRunner:
 
     # ------------------------------------------------------------------ the trigger
 
-    @property
-    def snapshot_key(self) -> str:
-        t = self.flow.trigger
-        return f"{self.flow.name}/{t.component}/{t.function}"
-
     async def poll(self, stop: asyncio.Event | None = None) -> int:
-        """One poll of the trigger; returns how many new messages entered the journal."""
+        """One poll of the trigger; returns how many new messages entered the journal.
+
+        The run layer's :class:`~skiff.run.Session` owns the snapshot (kept in the journal's
+        file, by the SQLite store), its key, the lease and commit-after-delivery: before each
+        commit ``settle`` writes the records delivered so far into the journal.
+        """
+        from ..run import Data, Error, Session, StopRequested, transport
+        from ..state import SQLiteStore
+
         trigger = self.flow.trigger
         first = self.flow.steps[0].id
         component = self._trigger_component
-        cfg = self.cfg_for(trigger, component)
-        key = self.snapshot_key
-        snapshot = self.journal.get_snapshot(key) or {}
         pending: list[NewMessage] = []
         added = 0
         failure: SkiffError | None = None
 
-        async def emit(event: Any) -> None:
-            nonlocal added, failure, snapshot
-            if event.kind == "data":
-                msg: Message = event.payload
+        async def deliver(event: Any) -> None:
+            nonlocal failure
+            if isinstance(event, Data):
+                msg = event.message
                 pending.append(
                     NewMessage(
-                        id=msg.id,
+                        id=msg.id,  # deterministic (component, trigger, record, version): a repeat is ignored
                         root=msg.id,
                         parent=None,
                         step=first,
@@ -141,23 +141,32 @@ class FlowRunner:
                         passthrough={trigger.id: msg.body},
                     )
                 )
-            elif event.kind in ("snapshot", "updateSnapshot"):
-                snapshot = dict(event.payload) if event.kind == "snapshot" else {**snapshot, **event.payload}
-                # The records before a snapshot and the snapshot itself: one transaction.
-                added += self.journal.add(pending, snapshot=(key, snapshot))
+            elif isinstance(event, Error):
+                failure = event.error
+
+        async def settle() -> None:
+            nonlocal added
+            if pending:
+                added += self.journal.add(pending)
                 pending.clear()
                 self._wake.set()
-                if stop is not None and stop.is_set():
-                    raise _Stopped
-            elif event.kind == "error":
-                failure = event.payload["error"]
 
-        with contextlib.suppress(_Stopped):
-            message = Message(body=dict(trigger.body))
-            await self.executor.run(component, trigger.function, cfg, message, snapshot=snapshot, emit=emit)
-        if pending:  # emitted after the last snapshot: kept; the next poll's repeats are ignored by id
-            added += self.journal.add(pending)
-            self._wake.set()
+        store = SQLiteStore(self.journal.path)
+        try:
+            session = Session(
+                self.executor,
+                component,
+                trigger.function,
+                self.cfg_for(trigger, component),
+                store=store,
+                flow_id=self.flow.name,
+                stop=stop,
+            )
+            with contextlib.suppress(StopRequested):
+                await session.run(Message(body=dict(trigger.body)), transport(deliver, settle))
+            await settle()  # records after the last snapshot: kept; the next poll's repeats are ignored
+        finally:
+            await store.close()
         self.stats.polled += 1
         self.stats.added += added
         if failure is not None:
@@ -362,7 +371,3 @@ class FlowRunner:
             return max(0.0, float(nxt) - time.time())
         every = schedule.interval or 60.0
         return max(0.0, started + every - time.time())
-
-
-class _Stopped(BaseException):
-    """Raised at a snapshot commit after a stop was requested (BaseException: no handler eats it)."""
