@@ -147,6 +147,8 @@ async def test_trigger_fired_by_messages_keeps_and_publishes_its_snapshot() -> N
         await send(channel, p, {})
         second = await receive(channel, p.output_queue, 2)
         for outs, n in ((first, 42), (second, 43)):
+            # The snapshot is committed, then published, only after the data before it was confirmed.
+            assert [o.routing_key for o in outs] == [p.keys()["data"], p.keys()["snapshot"]]
             by_key = {o.routing_key: o for o in outs}
             assert decrypt(p, by_key[p.keys()["data"]])["body"] == {"tick": n}
             snap = by_key[p.keys()["snapshot"]]

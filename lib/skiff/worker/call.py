@@ -1,8 +1,12 @@
 """One call per message through the run layer, its typed events handed to the worker.
 
-The worker owns the transport (publishing, acks, the step's snapshot); everything about the
-call itself (cfg and schema checks, handlers, declarative requests, emit behaviour, error
-mapping) is :mod:`skiff.run`'s.
+The worker is a transport: it publishes what a call emits and acks. Everything about the call
+(cfg and schema checks, handlers, declarative requests, emit behaviour, error mapping) is
+:mod:`skiff.run`'s, and so is a trigger's snapshot lifecycle: each message runs in a
+:class:`skiff.run.Session` over an in-memory store seeded with the step's snapshot (on the
+platform the snapshot lives in the platform, which the worker updates by publishing each
+committed snapshot), so a snapshot is committed, and then published, only after the data
+before it was confirmed by the broker.
 """
 
 from __future__ import annotations
@@ -21,10 +25,14 @@ from ..run import (
     Executor,
     HttpReply,
     Rebound,
+    Session,
     Snapshot,
     UpdateKeys,
     UpdateSnapshot,
+    snapshot_key,
+    transport,
 )
+from ..state.memory import MemoryStore
 
 __all__ = ["Call", "CallEvent"]
 
@@ -58,19 +66,37 @@ def _translate(event: Event) -> CallEvent | None:
 
 
 class Call:
-    """Runs ``function`` of ``component`` once per message, with one executor for the worker."""
+    """Runs ``function`` of ``component`` once per message, with one executor for the worker.
 
-    def __init__(self, component: Component, function: Function) -> None:
+    ``snapshot`` seeds a trigger's store (the step's snapshot from the platform or a file).
+    """
+
+    def __init__(
+        self, component: Component, function: Function, *, flow_id: str = "", snapshot: dict[str, Any] | None = None
+    ) -> None:
         self.component = component
         self.function = function
+        self.flow_id = flow_id or "default"
         self._executor = Executor()
+        self._store: MemoryStore | None = None
+        self._seed = dict(snapshot or {})
 
     @property
     def executor(self) -> Executor:
         return self._executor
 
+    async def snapshot(self) -> dict[str, Any]:
+        """The trigger's current snapshot ({} for an action)."""
+        if self._store is None:
+            return {}
+        return await self._store.get(snapshot_key(self.component.name, self.function.name, self.flow_id)) or {}
+
     async def __aenter__(self) -> Call:
         await self._executor.__aenter__()
+        if self.function.kind == "trigger":
+            self._store = MemoryStore()
+            key = snapshot_key(self.component.name, self.function.name, self.flow_id)
+            await self._store.put(key, self._seed)
         return self
 
     async def __aexit__(
@@ -85,11 +111,18 @@ class Call:
         snapshot: dict[str, Any],
         emit: Callable[[CallEvent], Awaitable[None]],
     ) -> None:
-        async def on_event(event: Event) -> None:
+        """One call; every publish the worker makes awaits its confirm, so delivery is settled at once.
+
+        ``snapshot`` is the step's snapshot as the worker started (stand-ins such as a flow step
+        may use it); this call reads and commits the trigger's snapshot through its session.
+        """
+
+        async def deliver(event: Event) -> None:
             translated = _translate(event)
             if translated is not None:
                 await emit(translated)
 
-        await self._executor.run(
-            self.component, self.function.name, cfg, message, snapshot=dict(snapshot), emit=on_event
+        session = Session(
+            self._executor, self.component, self.function.name, cfg, store=self._store, flow_id=self.flow_id
         )
+        await session.run(message, transport(deliver))

@@ -88,11 +88,12 @@ class Worker:
         self.settings = settings
         # What runs per message: the component's call, or a caller's stand-in with the same
         # ``run(cfg, message, snapshot, emit)`` (a flow step adds its mapping around the call).
-        self._call_factory: Callable[[Component, Function], Any] = call or Call
+        self._call_factory: Callable[[Component, Function], Any] = call or (
+            lambda c, f: Call(c, f, flow_id=settings.flow_id, snapshot=step.snapshot)
+        )
         self.component = component
         self.function: Function = component.function(settings.function)
         self.step = step
-        self.snapshot: dict[str, Any] = dict(step.snapshot)
         self.attachments = attachments
         self.cipher = MessageCipher(settings.message_crypto_password, settings.message_crypto_iv)
         interval = settings.rate_interval / 1000
@@ -109,7 +110,6 @@ class Worker:
         self._generation = 0  # bumped per connection: a delivery only publishes on its own
         self._exchange: Any = None
         self._call: Any = None
-        self._snapshot_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -241,7 +241,7 @@ class Worker:
         async def on_event(event: CallEvent) -> None:
             await self._on_event(state, delivery, event)
 
-        await self._call.run(dict(self.step.config), msg, self.snapshot, on_event)
+        await self._call.run(dict(self.step.config), msg, self.step.snapshot, on_event)
 
     async def _on_event(self, state: _Delivery, delivery: Any, event: CallEvent) -> None:
         kind, payload = event.kind, event.payload
@@ -257,11 +257,8 @@ class Worker:
         elif kind == "rebound":
             await self._rebound(state, delivery, str(payload))
         elif kind in ("snapshot", "updateSnapshot"):
-            async with self._snapshot_lock:
-                if kind == "snapshot":
-                    self.snapshot = dict(payload)
-                else:
-                    self.snapshot = {**self.snapshot, **payload}
+            # Committed by the run layer's session after the data before it was confirmed;
+            # the platform keeps it: publish it (a patch for updateSnapshot).
             headers = outgoing_headers(self.settings, incoming, derived_id(str(incoming["messageId"]), -1), state.start)
             await self.throttles["snapshot"].acquire()
             await self._publish(snapshot_message(self.settings, dict(payload), headers, kind))
