@@ -33,6 +33,7 @@ from .pagination import Page, paginate
 from .ratelimit import Limit, RateLimiter, limits_for, parse_rate_limit_headers
 from .redact import Redactor, redact_url
 from .retry import CONNECT_ERRORS, RetryEvent, RetryPolicy, parse_retry_after
+from .tls import shared_ssl_context
 from .urls import base_prefix, check_url, endpoint_template, join_url
 
 __all__ = ["HttpClient", "HttpStats", "LogRedactor", "Response", "ResponseType", "TransientApiError", "live_redactor"]
@@ -174,10 +175,9 @@ class _Call:
         return self.redactor.url(self.url) if self.redactor else redact_url(self.url)
 
 
-@functools.lru_cache(maxsize=1)
 def _ssl_context() -> ssl.SSLContext:
-    """One TLS context per process: building one loads the CA bundle (~45 ms per client)."""
-    return httpx.create_ssl_context()
+    """One TLS context per process, its CA bundle loaded at the first handshake (skiff.http.tls)."""
+    return shared_ssl_context()
 
 
 class HttpClient:
