@@ -197,8 +197,14 @@ class Context:
     async def _emit_records(self, records: list[Any], behavior: EmitBehavior, page: int | None = None) -> None:
         """Records one message each, or checked one by one and wrapped as ``{"results": [...]}``."""
         if behavior == "emitIndividually":
+            # emit() per record, unrolled: a sync sends 50,000 of these through here.
+            validator = self._item_out if self._item_out is not None else self._out
+            emitter = self._emitter
             for rec in records:
-                await self.emit(rec, record=True)
+                if validator is not None and not validator.is_valid(rec):
+                    self._check_output(rec, record=True)  # raises, naming what is wrong
+                self.emitted += 1
+                await emitter(Data(Message(body=rec)))
             return
         for rec in records:
             self._check_output(rec, record=True)
