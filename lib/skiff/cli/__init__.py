@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from ..errors import ConfigError, InputError, SkiffError
+from ..parse_errors import syntax_error_line
 from .lazy import LazyGroup, import_httpx
 
 __all__ = ["cli", "main"]
@@ -52,15 +54,42 @@ def parse_json_arg(value: str | None, what: str, *, error: type[SkiffError] = Co
             try:
                 return yaml.safe_load(text)
             except yaml.YAMLError as exc:
-                raise error(f"{source}: invalid YAML: {str(exc).splitlines()[0]}") from None
+                raise error(f"{source}: {syntax_error_line(exc)}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise error(f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        raise error(f"{source}: {syntax_error_line(exc)}") from None
+
+
+# click >= 8.2 raises this (a UsageError whose message is the help) for a group called bare.
+_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
 class _Group(LazyGroup):
-    """Turns every SkiffError into one line and its exit code; tracebacks only with --debug."""
+    """Turns every SkiffError into one line and its exit code; tracebacks only with --debug.
+
+    click's own errors (an unknown option, a bad value) get the same ``error: <Kind>: ...``
+    form with exit code 2, instead of click's usage block.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except _NO_ARGS_IS_HELP as exc:  # ``skiff`` or ``skiff state`` alone: the help, as click shows it
+            click.echo(exc.format_message(), err=True)
+            sys.exit(2)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "skiff"
+            click.echo(f"error: UsageError: {exc.format_message().rstrip('.')} (see '{where} --help')", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            click.echo(f"error: {type(exc).__name__}: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("error: Interrupted", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -72,11 +101,13 @@ class _Group(LazyGroup):
         except KeyboardInterrupt:
             click.echo("error: Interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # before click's own handler, which exits with 1
+            _reader_gone()
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Log requests and show tracebacks on stderr.")
-@click.version_option(package_name="skiff")
+@click.version_option(None, "-V", "--version", package_name="skiff")
 def cli(debug: bool) -> None:
     """skiff: run elastic.io-style connectors: validate, describe, run, poll, sandbox."""
     logging.basicConfig(
@@ -345,4 +376,18 @@ def _register_optional() -> None:
 
 def main() -> None:
     _register_optional()
-    cli(prog_name="skiff")
+    try:
+        try:
+            cli(prog_name="skiff")
+        finally:
+            sys.stdout.flush()  # here, so that a reader that went away is seen below
+    except BrokenPipeError:
+        _reader_gone()
+
+
+def _reader_gone() -> NoReturn:
+    """The reader closed the pipe (``skiff run ... | head -1``): stop quietly with 0, as Unix
+    tools do. stdout then points at /dev/null so that the interpreter's last flush cannot fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)

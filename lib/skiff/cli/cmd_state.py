@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import json
 from typing import Any
 
 import click
+
+from ..errors import ConfigError
 
 __all__ = ["state"]
 
@@ -71,9 +74,18 @@ def reset(key: str, uri: str | None) -> None:
     from ..state import open_store
     from .runner import default_state_path
 
+    where = uri or default_state_path()
+
     async def go() -> None:
-        store = open_store(uri or default_state_path())
+        store = open_store(where)
         try:
+            if await store.get(key) is None:
+                known = [k for k, _, _ in await store.list()]
+                hint = difflib.get_close_matches(key, known, n=1)
+                raise ConfigError(
+                    f"no snapshot {key!r} in {where}"
+                    + (f" (did you mean {hint[0]!r}?)" if hint else f"; known: {', '.join(known) or 'none'}")
+                )
             await store.delete(key)
         finally:
             await store.close()

@@ -39,7 +39,14 @@ def sandbox(name: str, port: int, host: str, seed: int, no_rate_limits: bool) ->
         app = load_sandbox(name, seed=seed, **options)
     except TypeError as exc:
         raise ConfigError(f"sandbox {name}: {exc}") from None
-    server = serve(app, host=host, port=port)
+    try:
+        server = serve(app, host=host, port=port)
+    except OSError as exc:
+        import errno
+
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(f"--port {port}: {host}:{port} is already in use") from None
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     click.echo(f"{name} sandbox on {server.base_url}")
     click.echo(f"  base URL:    {server.base_url}")
     for key, value in app.default_credentials.items():

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 
 from ..errors import ConfigError
+from ..parse_errors import syntax_error_line
 
 __all__ = [
     "HTTP_METHODS",
@@ -55,7 +56,7 @@ def read_document(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_Loader)
     except (ValueError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
+        raise ConfigError(f"{path}: {syntax_error_line(exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path} does not hold a mapping at the top level")
     return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from types import TracebackType
@@ -52,10 +53,24 @@ class SandboxServer:
             timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name=f"sandbox-{app.name}", daemon=True)
+        self._port = port
+        self._thread: threading.Thread | None = None
         self.port = 0
 
     def start(self, timeout: float = 10.0) -> SandboxServer:
+        """Bind here, in the caller's thread, so that a port in use is an ``OSError`` the caller
+        can report (uvicorn would log it and exit its thread), then serve in the background."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: TIME_WAIT is no conflict
+            sock.bind((self.host, self._port))
+        except OSError:
+            sock.close()
+            raise
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name=f"sandbox-{self.app.name}", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
@@ -77,7 +92,8 @@ class SandboxServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._server.should_exit = True
-        self._thread.join(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
 
     def __enter__(self) -> SandboxServer:
         return self
