@@ -18,3 +18,6 @@ def test_demo_runs_example_a_without_loss_duplicates_or_429() -> None:
     assert re.search(r"confirmations\s*│\s*14 \(14 completed, 14 PDFs\)", out), out
     assert re.search(r"runs: new orders\s*│\s*12 then 2", out), out
     assert re.search(r"failed or in doubt\s*│\s*0\b", out), out
+    # It says what its numbers mean and ends with three commands to try next.
+    assert "Billomat allows 300 requests per 15 minutes" in out, out
+    assert len(re.findall(r"^  skiff ", out.split("Try next", 1)[1], re.M)) == 3, out

@@ -61,6 +61,18 @@ def parse_json_arg(value: str | None, what: str, *, error: type[SkiffError] = Co
         raise error(f"{source}: {syntax_error_line(exc)}") from None
 
 
+def echo_json(value: Any, pretty: bool = False) -> None:
+    """One JSON document on one line (the output contract); indented with ``--pretty``, for people."""
+    if pretty:
+        click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    else:
+        click.echo(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
+
+
+def pretty_option(f: F) -> F:
+    return click.option("--pretty", is_flag=True, help="Indent the JSON (for people; default: one line).")(f)
+
+
 # click >= 8.2 raises this (a UsageError whose message is the help) for a group called bare.
 _NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
@@ -132,7 +144,8 @@ def cli(debug: bool) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def components(as_json: bool) -> None:
+@pretty_option
+def components(as_json: bool, pretty: bool) -> None:
     """List the installed components."""
     from ..component import find_components, load_component
 
@@ -151,8 +164,8 @@ def components(as_json: bool) -> None:
             )
         except SkiffError as err:
             rows.append({"name": name, "title": f"(invalid: {err})", "actions": 0, "triggers": 0, "path": str(path)})
-    if as_json:
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    if as_json or pretty:
+        echo_json(rows, pretty)
         return
     for r in rows:
         click.echo(f"{r['name']:<10} {r['actions']:>4} actions {r['triggers']:>3} triggers  {r['title']}")
@@ -162,7 +175,8 @@ def components(as_json: bool) -> None:
 @click.argument("component")
 @click.argument("function", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def describe(component: str, function: str | None, as_json: bool) -> None:
+@pretty_option
+def describe(component: str, function: str | None, as_json: bool, pretty: bool) -> None:
     """Describe a component, or one of its actions/triggers (fields, in/out schemas, operationId)."""
     from ..component import resolve_component
 
@@ -183,8 +197,8 @@ def describe(component: str, function: str | None, as_json: bool) -> None:
             },
             "triggers": {n: {"title": f.title} for n, f in comp.triggers.items()},
         }
-        if as_json:
-            click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        if as_json or pretty:
+            echo_json(info, pretty)
             return
         click.echo(f"{comp.name}: {comp.title}  (version {comp.model.version or '-'})")
         if comp.model.description:
@@ -192,6 +206,8 @@ def describe(component: str, function: str | None, as_json: bool) -> None:
         click.echo("credentials:")
         for n, f in comp.model.credentials.fields.items():
             click.echo(f"  {n:<20} {f.viewClass:<18} {'required' if f.required else 'optional'}  {f.label or ''}")
+            if f.note:  # the notes explain formats (the http component's auth objects, say)
+                click.echo(f"  {'':<20} {f.note}")
         click.echo(f"actions ({len(comp.actions)}):")
         for n, fn in comp.actions.items():
             op = f"  [{fn.model.operationId}]" if fn.model.operationId else ""
@@ -216,8 +232,12 @@ def describe(component: str, function: str | None, as_json: bool) -> None:
         detail["request"] = fn.model.request.model_dump(exclude_none=True, by_alias=True)
     if fn.model.pagination is not None:
         detail["pagination"] = fn.model.pagination.model_dump(exclude_none=True)
-    if as_json:
-        click.echo(json.dumps(detail, indent=2, ensure_ascii=False))
+    from ..component.example import example_value
+
+    example_body = example_value(fn.in_schema) if fn.in_schema else {}
+    detail["exampleBody"] = example_body
+    if as_json or pretty:
+        echo_json(detail, pretty)
         return
     click.echo(f"{comp.name}.{fn.name} ({fn.kind}): {fn.title}")
     if fn.model.operationId:
@@ -228,6 +248,9 @@ def describe(component: str, function: str | None, as_json: bool) -> None:
         if detail.get(key):
             click.echo(f"{key}:")
             click.echo("  " + json.dumps(detail[key], indent=2, ensure_ascii=False).replace("\n", "\n  "))
+    body_arg = json.dumps(example_body, ensure_ascii=False).replace("'", "'\\''")
+    click.echo("example:")
+    click.echo(f"  skiff run {comp.name} {fn.name} --cfg @cfg.json --body '{body_arg}'")
 
 
 # ----------------------------------------------------------------- validate / schema
@@ -257,11 +280,12 @@ def validate(dirs: tuple[str, ...]) -> None:
 
 
 @cli.command()
-def schema() -> None:
+@pretty_option
+def schema(pretty: bool) -> None:
     """Print the JSON Schema of component.json (generated from the models)."""
     from ..component import component_json_schema
 
-    click.echo(json.dumps(component_json_schema(), indent=2, ensure_ascii=False))
+    echo_json(component_json_schema(), pretty)
 
 
 # ----------------------------------------------------------------- run / verify / select
@@ -349,7 +373,8 @@ def verify(component: str, cfg: str | None) -> None:
 @click.argument("function")
 @click.argument("field")
 @click.option("--cfg", help="cfg as JSON, @file or -.")
-def select(component: str, function: str, field: str, cfg: str | None) -> None:
+@pretty_option
+def select(component: str, function: str, field: str, cfg: str | None, pretty: bool) -> None:
     """Print the options {value: label} of a select field (FUNCTION '-' for credential fields)."""
     import asyncio
 
@@ -364,7 +389,7 @@ def select(component: str, function: str, field: str, cfg: str | None) -> None:
         async with Executor() as ex:
             return await ex.select(comp, None if function == "-" else function, field, config)
 
-    click.echo(json.dumps(asyncio.run(go()), indent=2, ensure_ascii=False))
+    echo_json(asyncio.run(go()), pretty)
 
 
 def _register_optional() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import signal
 import sys
@@ -39,6 +40,20 @@ def parse_interval(text: str) -> float:
     return value * factor
 
 
+MIN_INTERVAL = 1.0  # below a second a poll loop only hammers the API
+
+
+def _show_waits() -> None:
+    """Rate-limit waits of a second or more go to stderr, so a quiet poll is not taken for a hung one."""
+    from ..http.ratelimit import waits_log
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    waits_log.addHandler(handler)
+    waits_log.setLevel(logging.INFO)
+    waits_log.propagate = False
+
+
 @click.command()
 @click.argument("component")
 @click.argument("trigger")
@@ -66,6 +81,9 @@ def poll(
     from .runner import StopRequested, run_call
 
     interval = parse_interval(every)
+    if interval < MIN_INTERVAL:
+        raise ConfigError(f"--every {every}: polls must be at least {MIN_INTERVAL:g} s apart")
+    _show_waits()
     config = _load_cfg(cfg)
     message_body = parse_json_arg(body, "body", error=InputError) if body is not None else {}
 
@@ -73,11 +91,13 @@ def poll(
         stop = asyncio.Event()
         loop_ = asyncio.get_running_loop()
 
+        idle = False  # between polls: nothing to finish, so a stop is immediate
+
         def request_stop() -> None:
             if stop.is_set():
                 raise KeyboardInterrupt  # second signal: stop now
             stop.set()
-            print("stopping after the current page ...", file=sys.stderr)
+            print("stopping now" if idle else "stopping after the current page ...", file=sys.stderr)
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop_.add_signal_handler(sig, request_stop)
@@ -117,8 +137,12 @@ def poll(
                 polls += 1
                 if code not in (0, 5) or (max_polls is not None and polls >= max_polls):
                     break  # config/auth/API errors do not fix themselves; transient ones may
+                idle = True
+                pause = max(interval, wait[0])
+                logging.getLogger("skiff.cli").debug("poll %d done; next in %g s", polls, pause)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=max(interval, wait[0]))
+                    await asyncio.wait_for(stop.wait(), timeout=pause)
+                idle = False
         return code
 
     sys.exit(asyncio.run(loop()))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import json
 from typing import Any
 
 import click
@@ -41,7 +40,8 @@ def state() -> None:
 @click.argument("key", required=False)
 @click.option("--state", "uri", help="Snapshot store: a path (SQLite) or redis:// / postgresql:// URL.")
 @click.option("--json", "as_json", is_flag=True, help="Print the snapshots as JSON.")
-def show(key: str | None, uri: str | None, as_json: bool) -> None:
+@click.option("--pretty", is_flag=True, help="Indent the JSON (for people; default: one line).")
+def show(key: str | None, uri: str | None, as_json: bool, pretty: bool) -> None:
     """List snapshots (KEY: flow/component/trigger, or a prefix)."""
     from ..state import open_store
     from .runner import default_state_path
@@ -55,8 +55,10 @@ def show(key: str | None, uri: str | None, as_json: bool) -> None:
         return [r for r in rows if key is None or r[0] == key or r[0].startswith(key.rstrip("/") + "/")]
 
     rows = asyncio.run(go())
-    if as_json:
-        click.echo(json.dumps({k: {"snapshot": s, "updated": str(u)} for k, s, u in rows}, indent=2))
+    if as_json or pretty:
+        from . import echo_json
+
+        echo_json({k: {"snapshot": s, "updated": str(u)} for k, s, u in rows}, pretty)
         return
     if not rows:
         click.echo("no snapshots" + (f" under {key}" if key else "") + f" in {uri or default_state_path()}")

@@ -30,7 +30,7 @@ from .auth import OAuth2ClientCredentialsAuth, auth_secrets, build_auth
 from .bodies import MISSING, BodyKind, body_kind, get_path, parse_body, vendor_error
 from .guard import GuardedBackend, GuardedTransport
 from .pagination import Page, paginate
-from .ratelimit import Limit, RateLimiter, limits_for, parse_rate_limit_headers
+from .ratelimit import NOTICE_AFTER, Limit, RateLimiter, limits_for, parse_rate_limit_headers, waits_log
 from .redact import Redactor, redact_url
 from .retry import CONNECT_ERRORS, RetryEvent, RetryPolicy, parse_retry_after
 from .tls import shared_ssl_context
@@ -331,6 +331,8 @@ class HttpClient:
 
     def _on_retry(self, call: _Call, event: RetryEvent) -> None:
         self.stats.retries += 1
+        if event.wait >= NOTICE_AFTER:  # e.g. a 429 with Retry-After: worth telling a person
+            waits_log.info("%s: %s, waiting %.1f s before retrying", call.where, event.reason, event.wait)
         self.logger.debug(
             "%s: %s, retrying in %.2f s (attempt %d of %d)",
             call.where,

@@ -16,6 +16,7 @@ import contextlib
 import functools
 import hashlib
 import inspect
+import logging
 import math
 import time
 from collections import deque
@@ -26,7 +27,16 @@ from typing import Any
 from skiff.errors import RateLimited
 from skiff.specs import RateLimitSpec
 
-__all__ = ["Limit", "Permit", "RateLimiter", "endpoint_key", "limits_for", "parse_rate_limit_headers"]
+__all__ = [
+    "NOTICE_AFTER",
+    "Limit",
+    "Permit",
+    "RateLimiter",
+    "endpoint_key",
+    "limits_for",
+    "parse_rate_limit_headers",
+    "waits_log",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +84,18 @@ def _window_cls() -> Any:
             return self.window  # type: ignore[return-value]  # float is fine for memory storage
 
     return _Window
+
+
+# Waits a person should hear about (``skiff poll`` shows them): a second or more, not the
+# half-second spacing of a 2 requests/s limit.
+NOTICE_AFTER = 1.0
+waits_log = logging.getLogger("skiff.http.waits")
+
+
+def _wait_notice(blocking: Limit | None, delay: float | None) -> str:
+    which = f"rate limit {blocking.describe()}" if blocking else "rate limit (the API's reset time)"
+    how_long = "until a request in flight completes" if delay is None else f"{delay:.1f} s"
+    return f"waiting {how_long} for the {which}"
 
 
 def _digest(*parts: str) -> str:
@@ -344,6 +366,7 @@ class RateLimiter:
         line.append(ticket)
         started = time.monotonic()
         waited = 0.0
+        told = False
         try:
             while True:
                 changed = self._changed
@@ -361,6 +384,9 @@ class RateLimiter:
                         f"{which}: the next slot is {delay:.1f} s away, over the {max_wait:g} s wait budget",
                         retry_after=delay,
                     )
+                if not told and delay is not None and delay >= self.notice_after:
+                    told = True  # once per request: a quiet poll is then not taken for a hung one
+                    waits_log.info("%s", _wait_notice(blocking, delay))
                 # Wake at the computed time, or earlier when a request completes or goes out.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), timeout=None if delay is None else max(delay, 0.001))
