@@ -224,5 +224,5 @@ def test_bad_input_is_a_config_error(write_spec: Spec, tmp_path: Path) -> None:
         render_component(tmp_path / "missing.json", name="t")
     broken = tmp_path / "broken.yaml"
     broken.write_text("a: [", encoding="utf-8")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    with pytest.raises(ConfigError, match="invalid YAML at line 1, column"):
         render_component(broken, name="t")

@@ -13,11 +13,11 @@ from skiff.sandbox import SandboxApp, list_sandboxes, load_sandbox, sandbox_fold
 APP = """
 from skiff.sandbox import SandboxApp
 
-DEFAULT_CREDENTIALS = {"apiKey": "acme-key"}
+DEFAULT_CREDENTIALS = {"apiKey": "zeta-key"}
 
 
 def create_app(seed: int = 1) -> SandboxApp:
-    return SandboxApp("acme", prefix="/v1")
+    return SandboxApp("zeta", prefix="/v1")
 """
 
 
@@ -31,18 +31,18 @@ def test_the_vendor_sandboxes_are_found() -> None:
 def test_a_component_on_skiff_components_path_brings_its_sandbox(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    acme = tmp_path / "acme"
-    (acme / "sandbox").mkdir(parents=True)
-    (acme / "component.json").write_text(json.dumps({"title": "Acme"}), encoding="utf-8")
-    (acme / "sandbox" / "app.py").write_text(APP, encoding="utf-8")
+    zeta = tmp_path / "zeta"
+    (zeta / "sandbox").mkdir(parents=True)
+    (zeta / "component.json").write_text(json.dumps({"title": "Zeta"}), encoding="utf-8")
+    (zeta / "sandbox" / "app.py").write_text(APP, encoding="utf-8")
     monkeypatch.setenv("SKIFF_COMPONENTS_PATH", str(tmp_path))
-    assert "acme" in find_components() and "acme" in list_sandboxes()
-    app = load_sandbox("acme")
-    assert isinstance(app, SandboxApp) and app.default_credentials == {"apiKey": "acme-key"}
+    assert "zeta" in find_components() and "zeta" in list_sandboxes()
+    app = load_sandbox("zeta")
+    assert isinstance(app, SandboxApp) and app.default_credentials == {"apiKey": "zeta-key"}
 
 
 def test_an_unknown_sandbox_names_the_known_ones() -> None:
     with pytest.raises(
-        FileNotFoundError, match=r"no sandbox named 'acme2' \(known: billbee, billomat, billwerk, plenigo\)"
+        FileNotFoundError, match=r"no sandbox named 'zeta2' \(known: billbee, billomat, billwerk, plenigo\)"
     ):
-        load_sandbox("acme2")
+        load_sandbox("zeta2")

@@ -14,7 +14,10 @@ from skiff.polling.keys import Key, timestamp_key
 if TYPE_CHECKING:
     from skiff.specs import PollingSpec
 
-__all__ = ["SNAPSHOT_LIMIT", "CursorKind", "PollEmitBehavior", "PollOptions", "Query"]
+__all__ = ["CFG_OPTIONS", "SNAPSHOT_LIMIT", "CursorKind", "PollEmitBehavior", "PollOptions", "Query"]
+
+# The cfg keys every polling trigger takes, declared as fields or not (elastic.io's names).
+CFG_OPTIONS: Final = frozenset({"startTime", "endTime", "pageSize", "emitBehavior", "singlePagePerInterval"})
 
 # elastic.io documents 5 KB as the snapshot limit.
 SNAPSHOT_LIMIT: Final = 5120

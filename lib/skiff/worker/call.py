@@ -77,7 +77,8 @@ class Call:
         self.component = component
         self.function = function
         self.flow_id = flow_id or "default"
-        self._executor = Executor()
+        # The platform builds cfg from component.json and may add keys of its own: not typos.
+        self._executor = Executor(unknown_cfg="ignore")
         self._store: MemoryStore | None = None
         self._seed = dict(snapshot or {})
 
