@@ -11,33 +11,36 @@ from skiff.errors import RateLimited
 from skiff.http import Limit, RateLimiter
 
 
-async def test_a_long_rate_limit_wait_is_told(caplog: pytest.LogCaptureFixture) -> None:
-    limiter = RateLimiter()
-    limit = Limit(requests=1, per_seconds=900, key=("notice",), name="per 15 minutes")
-    await (await limiter.acquire([limit])).release()
+def notices(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "skiff.http.waits"]
+
+
+async def test_a_wait_at_least_notice_after_is_told_once(caplog: pytest.LogCaptureFixture) -> None:
+    # notice_after scaled down (default: 1 s) so that the test waits a tenth of a second.
+    limiter = RateLimiter(margin=0.0, notice_after=0.05)
+    limit = Limit(requests=1, per_seconds=0.15, key=("notice",), name="per page")
     caplog.set_level(logging.INFO, logger="skiff.http.waits")
-    # max_wait makes the second acquire give up at once instead of waiting 15 minutes in a test.
-    with pytest.raises(RateLimited):
-        await limiter.acquire([limit], max_wait=1)
-    notices = [r.getMessage() for r in caplog.records if r.name == "skiff.http.waits"]
-    assert len(notices) == 1
-    assert notices[0].startswith("waiting ")
-    assert notices[0].endswith("for the rate limit 'per 15 minutes' (1 per 15 min)")
+    await (await limiter.acquire([limit])).release()
+    await (await limiter.acquire([limit])).release()
+    told = notices(caplog)
+    assert len(told) == 1
+    assert told[0].startswith("waiting 0.1") and told[0].endswith("s for the rate limit 'per page' (1 per 0.15 s)")
 
 
-async def test_a_hold_from_the_api_headers_is_told(caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_wait_over_the_budget_is_refused_not_told(caplog: pytest.LogCaptureFixture) -> None:
+    """No "waiting" line when skiff does not wait: the RateLimited error says it all."""
     limiter = RateLimiter()
     limiter.hold("k", time.time() + 60)
     caplog.set_level(logging.INFO, logger="skiff.http.waits")
-    with pytest.raises(RateLimited):
+    with pytest.raises(RateLimited, match=r"rate limit \(the API's reset time\): the next slot is"):
         await limiter.acquire([], hold_key="k", max_wait=5)
-    assert any(r.getMessage().endswith("for the rate limit (the API's reset time)") for r in caplog.records)
+    assert notices(caplog) == []
 
 
 async def test_short_waits_are_not_told(caplog: pytest.LogCaptureFixture) -> None:
-    limiter = RateLimiter(margin=0.0)
+    limiter = RateLimiter(margin=0.0)  # the default: a second or more is news
     limit = Limit(requests=1, per_seconds=0.2, key=("short",))
     caplog.set_level(logging.INFO, logger="skiff.http.waits")
     for _ in range(2):  # the second waits about 0.2 s: the spacing of a busy limit, not news
         await (await limiter.acquire([limit])).release()
-    assert not [r for r in caplog.records if r.name == "skiff.http.waits"]
+    assert notices(caplog) == []

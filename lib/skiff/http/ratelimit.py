@@ -227,7 +227,9 @@ class RateLimiter:
         storage_uri: str = "memory://",
         *,
         margin: float = 0.01,
+        notice_after: float = NOTICE_AFTER,
     ) -> None:
+        self.notice_after = notice_after  # waits at least this long are logged to ``waits_log``
         uri = storage_uri if storage_uri.startswith("async+") else f"async+{storage_uri}"
         options: dict[str, str] = {}
         if uri.startswith(("async+redis://", "async+rediss://")):

@@ -254,7 +254,7 @@ def test_poll_waits_for_the_events_limit_instead_of_drawing_429(tmp_path: Path) 
     with serve(app) as server:
         cfg = {**app.default_credentials, "baseUrl": server.base_url}
         proc = subprocess.Popen(
-            skiff_cmd("poll", "billbee", "newEvents", "--every", "0.2s", "--state", str(tmp_path / "s.db"), cfg=cfg),
+            skiff_cmd("poll", "billbee", "newEvents", "--every", "1s", "--state", str(tmp_path / "s.db"), cfg=cfg),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
