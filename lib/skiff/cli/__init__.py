@@ -307,8 +307,11 @@ def _load_cfg(cfg: str | None) -> dict[str, Any]:
 @click.option("--state", "state", help="Snapshot store for triggers: a path (SQLite) or redis:// / postgresql:// URL.")
 @click.option("--dry-run", is_flag=True, help="Triggers: run without moving the snapshot.")
 @click.option("--flow-id", default="default", help="Keys the trigger's snapshot (one per flow).")
+@click.option("--limit", type=click.IntRange(min=1), help="Stop after this many records.")
 @click.option(
-    "--attachments", "attachments", help="Write each emitted attachment into this folder (its url points there)."
+    "--attachments",
+    type=click.Path(file_okay=False),
+    help="Write each attachment (PDFs, downloads) into this folder; the output names each file (its url).",
 )
 def run(
     component: str,
@@ -319,6 +322,7 @@ def run(
     state: str | None,
     dry_run: bool,
     flow_id: str,
+    limit: int | None,
     attachments: str | None,
 ) -> None:
     """Run one action or trigger call and print what it emits as JSON lines."""
@@ -337,6 +341,7 @@ def run(
             state=state,
             dry_run=dry_run,
             flow_id=flow_id,
+            limit=limit,
             attachments=attachments,
         )
     )

@@ -40,12 +40,16 @@ async def run_call(
     require_trigger: bool = False,
     executor: Executor | None = None,
     on_error: Callable[[SkiffError], bool] | None = None,
+    limit: int | None = None,
     attachments: str | None = None,
 ) -> int:
     """Run one call and print its data; returns the exit code.
 
     ``executor``: reuse one (``skiff poll`` keeps its rate limiter across polls); ``on_error``
-    sees the error first and returns True when it has told the user itself.
+    sees the error first and returns True when it has told the user itself. ``limit``: stop
+    after that many records (a trigger's snapshot then stays at its last commit, so the next
+    run emits the rest of that page again: nothing is lost). ``attachments``: a folder that
+    each attachment is written to; the printed body names the file.
     """
     lines = JsonLines(out or sys.stdout)
     component = resolve_component(component_ref)
@@ -62,20 +66,33 @@ async def run_call(
     result = None
 
     folder = None
-    if attachments:
+    if attachments is not None:
         from ..attachments import FolderStore
 
         folder = FolderStore(attachments)
+    unwritten = 0
 
     async def deliver(event: Event) -> None:
-        nonlocal error
+        nonlocal error, unwritten
         if isinstance(event, Data):
-            if folder is not None and event.message.attachments:
+            message = event.message
+            body = message.body
+            if message.attachments and folder is not None:
+                from urllib.parse import urlparse
+                from urllib.request import url2pathname
+
                 from ..attachments import store_attachments
 
-                await store_attachments(event.message, folder)  # the bytes to DIR, {url, size, ...} out
-            lines.write(event.message.to_dict() if messages else event.message.body)
+                await store_attachments(message, folder)
+                if not messages and isinstance(body, dict):  # bodies only: say where the files are
+                    paths = {n: url2pathname(urlparse(a.url).path) for n, a in message.attachments.items() if a.url}
+                    body = {**body, "attachments": paths}
+            elif message.attachments:
+                unwritten += len(message.attachments)
+            lines.write(message.to_dict() if messages else body)
             progress.tick()
+            if limit is not None and progress.count >= limit:
+                raise _LimitReached
         elif isinstance(event, Error):
             error = event.error
 
@@ -90,6 +107,8 @@ async def run_call(
                 executor, component, function.name, cfg, store=store, flow_id=flow_id, dry_run=dry_run, stop=stop
             )
             result = await session.run(Message(body=body), transport(deliver, settle))
+    except _LimitReached:
+        pass  # the records asked for are out; no further page is fetched
     except SkiffError as err:  # before the call (another poller holds the key): one line, its code
         error = err
     finally:
@@ -97,11 +116,17 @@ async def run_call(
         lines.flush()
         if store is not None:
             await store.close()
+    if unwritten:
+        print(f"{unwritten} attachment(s) not written: --attachments DIR writes them", file=sys.stderr)
     if error is not None:
         if on_error is None or not on_error(error):
             print(error.one_line(), file=sys.stderr)
         return error.exit_code
     return result.exit_code if result is not None else 0
+
+
+class _LimitReached(BaseException):
+    """``--limit`` records are out: ends the call from inside delivery (no handler may catch it)."""
 
 
 class _Progress:

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ..component import Component, Function
 from ..errors import ApiError, AuthError, ComponentError, ConfigError, SkiffError
@@ -78,6 +78,18 @@ async def _drain(ctx: Context, result: Any) -> None:
         await ctx.emit(result)
 
 
+class _ReaderGone(BaseException):
+    """The caller's emit hit a closed pipe (``skiff run ... | head -1``): not the component's error.
+
+    A BaseException, so that no handler's ``except Exception`` takes it for its own failure;
+    ``run`` raises the original ``BrokenPipeError`` to its caller.
+    """
+
+    def __init__(self, error: BrokenPipeError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class Executor:
     """Runs calls; owns the pooled HTTP clients (one per credential set) and the rate limiter."""
 
@@ -88,11 +100,14 @@ class Executor:
         limiter: RateLimiter | None = None,
         logger: logging.Logger | None = None,
         transport: Any = None,
+        unknown_cfg: Literal["error", "ignore"] = "error",
     ) -> None:
         self.validate_output = validate_output
         self.log = logger or log
         self._pool = ClientPool(limiter=limiter, transport=transport)
-        self._cfg = CfgChecker()
+        # A cfg key that no credential or function field declares is a typo (``baseURL``) that
+        # would otherwise be ignored silently; "ignore" is for hosts that add keys of their own.
+        self._cfg = CfgChecker(unknown=unknown_cfg)
 
     @property
     def limiter(self) -> RateLimiter:
@@ -182,7 +197,10 @@ class Executor:
                 result.snapshot = dict(event.payload)
             elif event.kind == "updateSnapshot":
                 result.snapshot = {**(result.snapshot or {}), **event.payload}
-            await sink(event)
+            try:
+                await sink(event)
+            except BrokenPipeError as exc:
+                raise _ReaderGone(exc) from exc
 
         try:
             function = component.function(function_name)
@@ -190,6 +208,8 @@ class Executor:
             self.check_input(function, msg)
             ctx = self.context(component, function, cfg, msg=msg, snapshot=snapshot, emit=counting, dry_run=dry_run)
             await self._dispatch(ctx, function, msg, cfg)
+        except _ReaderGone as gone:
+            raise gone.error from None
         except SkiffError as exc:
             err = _scrub(exc, secrets)
             result.error = err
