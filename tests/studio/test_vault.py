@@ -48,6 +48,14 @@ def test_public_view_hides_secrets_and_edits_keep_them(tmp_path: Path) -> None:
         hidden=hidden,
     )
     assert vault.cfg(cid)[1] == {**BILLBEE, "username": "new@example.com"}
+    # A field left empty in the form is gone from the set; a call overlays the page's fields.
+    vault.save(cid, name="shop", component="billbee", cfg={"username": "new@example.com"}, hidden=hidden)
+    assert vault.cfg(cid)[1] == {
+        "apiKey": BILLBEE["apiKey"],
+        "password": BILLBEE["password"],
+        "username": "new@example.com",
+    }
+    assert vault.merged(cid, {"shopId": [1]}, hidden)["apiKey"] == BILLBEE["apiKey"]
     # A new value replaces the secret.
     vault.save(cid, name="shop", component="billbee", cfg={**entry["cfg"], "apiKey": "k-new"}, hidden=hidden)
     assert vault.cfg(cid)[1]["apiKey"] == "k-new"

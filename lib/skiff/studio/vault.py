@@ -119,17 +119,24 @@ class Vault:
             raise ConfigError(f"no saved credentials {cid!r}")
         return entry["component"], dict(entry["cfg"])
 
-    def merged(self, cid: str | None, cfg: Mapping[str, Any], hidden: set[str]) -> dict[str, Any]:
-        """The saved set ``cid`` overlaid with ``cfg`` from the page, its placeholders resolved."""
+    def merged(
+        self, cid: str | None, cfg: Mapping[str, Any], hidden: set[str], *, overlay: bool = True
+    ) -> dict[str, Any]:
+        """``cfg`` from the page with its placeholders resolved from the saved set ``cid``.
+
+        With ``overlay`` (a call), the saved set's other values stay (a canvas step sends only its
+        own fields); without (saving the form), the form is the whole set, but an unsent secret stays.
+        """
         old = self._load().get(cid or "", {}).get("cfg", {})
-        # The saved set, overlaid with what the page sent (a canvas step sends only its own fields).
-        out = {**old, **{k: _unmask(v, old.get(k), k in hidden) for k, v in cfg.items()}}
+        sent = {k: _unmask(v, old.get(k), k in hidden) for k, v in cfg.items()}
+        kept = old if overlay else {k: v for k, v in old.items() if k in hidden}
+        out = {**kept, **sent}
         return {k: v for k, v in out.items() if v != SAVED}
 
     def save(self, cid: str | None, *, name: str, component: str, cfg: Mapping[str, Any], hidden: set[str]) -> str:
         with self._lock:
             data = self._load()
-            full = self.merged(cid, cfg, hidden)
+            full = self.merged(cid, cfg, hidden, overlay=False)
             cid = cid if cid in data else secrets.token_hex(6)
             data[cid] = {"name": name.strip() or component, "component": component, "cfg": full}
             self._store(data)
