@@ -12,8 +12,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from skiff.component import resolve_component
+from skiff.errors import ConfigError
 from skiff.message import Message
 from skiff.run import Call, Data, Event, Executor
+from skiff.run.call import clean_request
 from tests.support import serve_asgi
 
 KEY = "k3y-in-a-header"
@@ -136,3 +138,11 @@ def test_one_page_asked_for_fetches_nothing_ahead() -> None:
     assert one.pagination.fetchAhead == 0  # type: ignore[union-attr]
     cursor = Call.build({"path": "/x"}, pagination={"type": "cursor", "cursorPath": "next"}, one_page=True)
     assert not hasattr(cursor.pagination, "fetchAhead")  # body-dependent styles never fetch ahead
+
+
+def test_a_query_name_ending_in_a_star_spreads_an_object() -> None:
+    request = {"method": "GET", "path": "/clients", "query": {"property*": {"18280": "x", "7": None}, "name": ""}}
+    assert clean_request(request).query == {"property18280": "x"}
+    assert clean_request({"path": "/c", "query": {"property*": None}}).query == {}
+    with pytest.raises(ConfigError, match="'property\\*' must render to an object"):
+        clean_request({"path": "/c", "query": {"property*": "x"}})
