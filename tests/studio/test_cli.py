@@ -47,3 +47,17 @@ def test_refuses_a_non_loopback_host(tmp_path: Path) -> None:
     r = subprocess.run([*SKIFF, "studio", "--host", "0.0.0.0", "--home", str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip() == "error: ConfigError: --host 0.0.0.0: the studio listens on loopback only"
+
+
+def test_a_taken_port_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = subprocess.run(
+            [*SKIFF, "studio", "--port", str(port), "--home", str(tmp_path)], capture_output=True, text=True
+        )
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"error: ConfigError: cannot serve on 127.0.0.1:{port}: Address already in use"

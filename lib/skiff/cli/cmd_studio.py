@@ -57,8 +57,10 @@ def studio(port: int, host: str, flows_dir: Path, extra: tuple[Path, ...], home:
         os.environ["SKIFF_COMPONENTS_PATH"] = os.pathsep.join([*known, *(str(p.resolve()) for p in extra)])
     try:
         server = serve_studio(host=host, port=port, home=home, flows_dir=flows_dir)
-    except (OSError, RuntimeError) as exc:
-        raise ConfigError(f"cannot serve on {host}:{port}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+    except RuntimeError as exc:
+        raise ConfigError(str(exc)) from None
     click.echo("skiff studio is running. Open this URL in a browser (it carries your one-time token):")
     click.echo(f"    {server.url}")
     click.echo(f"flows folder: {flows_dir.resolve()}   credentials: {home}   Ctrl-C to stop.")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import uvicorn
 
@@ -31,9 +31,20 @@ class StudioServer:
             access_log=False,
             timeout_graceful_shutdown=2,
         )
+        # Bound here, so that a taken port is one clear OSError before anything starts.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._socket = socket.socket(family, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self._socket.bind((host, port))
+        except OSError:
+            self._socket.close()
+            raise
+        self.port = int(self._socket.getsockname()[1])
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="skiff-studio", daemon=True)
-        self.port = 0
+        self._thread = threading.Thread(
+            target=lambda: self._server.run(sockets=[self._socket]), name="skiff-studio", daemon=True
+        )
 
     def start(self, timeout: float = 15.0) -> StudioServer:
         self._thread.start()
@@ -42,8 +53,6 @@ class StudioServer:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"the studio did not start on {self.host}")
             time.sleep(0.01)
-        sockets: list[Any] = [s for server in self._server.servers for s in server.sockets]
-        self.port = int(sockets[0].getsockname()[1])
         return self
 
     @property
