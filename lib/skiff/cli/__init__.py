@@ -313,6 +313,7 @@ def _load_cfg(cfg: str | None) -> dict[str, Any]:
     type=click.Path(file_okay=False),
     help="Write each attachment (PDFs, downloads) into this folder; the output names each file (its url).",
 )
+@click.option("--rate-limits", help="Share rate-limit windows with other processes (redis://...).")
 def run(
     component: str,
     function: str,
@@ -324,6 +325,7 @@ def run(
     flow_id: str,
     limit: int | None,
     attachments: str | None,
+    rate_limits: str | None,
 ) -> None:
     """Run one action or trigger call and print what it emits as JSON lines."""
     import asyncio
@@ -343,6 +345,7 @@ def run(
             flow_id=flow_id,
             limit=limit,
             attachments=attachments,
+            rate_limits=rate_limits,
         )
     )
     sys.exit(code)

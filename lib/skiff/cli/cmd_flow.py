@@ -425,9 +425,7 @@ def deploy(
                 while not stop.is_set():
                     started = time.time()
                     try:
-                        n = await publish_trigger(
-                            doc, topology, amqp_url, creds, store, executor=executor, stop=stop
-                        )
+                        n = await publish_trigger(doc, topology, amqp_url, creds, store, executor=executor, stop=stop)
                         click.echo(f"trigger {doc.flow.trigger.id}: {n} message(s) published", err=True)
                     except SkiffError as err:
                         if once:

@@ -64,6 +64,7 @@ def _show_waits() -> None:
 @click.option("--messages", is_flag=True, help="Print whole messages, not only bodies.")
 @click.option("--flow-id", default="default", help="Keys the trigger's snapshot (one per flow).")
 @click.option("--max-polls", type=int, help="Stop after this many polls.")
+@click.option("--rate-limits", help="Share rate-limit windows with other processes (redis://...).")
 def poll(
     component: str,
     trigger: str,
@@ -74,11 +75,12 @@ def poll(
     messages: bool,
     flow_id: str,
     max_polls: int | None,
+    rate_limits: str | None,
 ) -> None:
     """Poll a trigger every interval until stopped; each poll commits its snapshot."""
     from ..run import Executor
     from . import _load_cfg, parse_json_arg
-    from .runner import StopRequested, run_call
+    from .runner import StopRequested, run_call, shared_limiter
 
     interval = parse_interval(every)
     if interval < MIN_INTERVAL:
@@ -115,7 +117,7 @@ def poll(
             return True
 
         # One executor for every poll: its rate limiter remembers what earlier polls sent.
-        async with Executor() as executor:
+        async with Executor(limiter=shared_limiter(rate_limits)) as executor:
             while not stop.is_set():
                 wait[0] = 0.0
                 try:

@@ -14,11 +14,12 @@ from typing import IO, Any
 
 from ..component import resolve_component
 from ..errors import ConfigError, SkiffError
+from ..http import RateLimiter
 from ..message import Message
 from ..run import Data, Error, Event, Executor, Session, StopRequested, transport
 from .output import JsonLines
 
-__all__ = ["StopRequested", "default_state_path", "run_call"]
+__all__ = ["StopRequested", "default_state_path", "run_call", "shared_limiter"]
 
 
 def default_state_path() -> str:
@@ -42,6 +43,7 @@ async def run_call(
     on_error: Callable[[SkiffError], bool] | None = None,
     limit: int | None = None,
     attachments: str | None = None,
+    rate_limits: str | None = None,
 ) -> int:
     """Run one call and print its data; returns the exit code.
 
@@ -49,7 +51,8 @@ async def run_call(
     sees the error first and returns True when it has told the user itself. ``limit``: stop
     after that many records (a trigger's snapshot then stays at its last commit, so the next
     run emits the rest of that page again: nothing is lost). ``attachments``: a folder that
-    each attachment is written to; the printed body names the file.
+    each attachment is written to; the printed body names the file. ``rate_limits``: a
+    ``redis://`` URL whose windows every process using it shares (throttles span processes).
     """
     lines = JsonLines(out or sys.stdout)
     component = resolve_component(component_ref)
@@ -102,7 +105,7 @@ async def run_call(
     try:
         async with contextlib.AsyncExitStack() as stack:
             if executor is None:
-                executor = await stack.enter_async_context(Executor())
+                executor = await stack.enter_async_context(Executor(limiter=shared_limiter(rate_limits)))
             session = Session(
                 executor, component, function.name, cfg, store=store, flow_id=flow_id, dry_run=dry_run, stop=stop
             )
@@ -127,6 +130,15 @@ async def run_call(
 
 class _LimitReached(BaseException):
     """``--limit`` records are out: ends the call from inside delivery (no handler may catch it)."""
+
+
+def shared_limiter(url: str | None) -> RateLimiter | None:
+    """The limiter behind ``--rate-limits``: windows in Redis, shared by every process using it."""
+    if not url:
+        return None
+    if not url.startswith(("redis://", "rediss://")):
+        raise ConfigError(f"--rate-limits {url!r}: expected a redis:// URL")
+    return RateLimiter(storage_uri=url)
 
 
 class _Progress:

@@ -10,11 +10,13 @@ refused at once because they exceed the retry budget, so no test sleeps through 
 from __future__ import annotations
 
 import json
+import os
 import queue
 import re
 import signal
 import subprocess
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,7 @@ from skiff.run import Event, Executor, RunResult
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 from skiff.specs import HttpSpec
 from skiff.templating import render
+from tests.services import ServiceUnavailable, ensure_redis
 from tests.support import skiff_cmd
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -273,3 +276,35 @@ def test_poll_waits_for_the_events_limit_instead_of_drawing_429(tmp_path: Path) 
     assert re.search(r"next poll in (59 min|1 h)", said), said
     assert [e["status"] for e in events] == [200, 200]  # two polls, then a wait: no 429
     assert all(e["query"]["page"] == "1" for e in events)
+
+
+def test_separate_runs_share_the_limit_through_redis(tmp_path: Path) -> None:
+    """``--rate-limits redis://``: three ``skiff run`` processes, and the third waits its turn."""
+    try:
+        redis_url = ensure_redis()
+    except ServiceUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    key = f"test-key-{uuid.uuid4().hex}"  # windows of its own in the shared Redis
+    app = load_sandbox("billbee", rate_limits=True, orders=20, api_key=key)
+    with serve(app) as server:
+        cfg = {**app.default_credentials, "apiKey": key, "baseUrl": server.base_url}
+        runs = [
+            subprocess.run(
+                [
+                    *skiff_cmd("run", "billbee", "eventApiGetList", cfg=cfg, body={"page": 1}),
+                    "--rate-limits",
+                    redis_url,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            for _ in range(3)
+        ]
+        events = [e for e in app.log.entries() if e["path"] == "/api/v1/events"]
+    assert [r.returncode for r in runs] == [0, 0, 5], [r.stderr for r in runs]
+    assert runs[2].stderr.startswith("error: RateLimited: rate limit 'events per page' (2 per 1 h)")
+    assert key not in runs[2].stderr
+    assert [e["status"] for e in events] == [200, 200]  # the third process never sent
