@@ -185,3 +185,79 @@ def test_workers_share_billbee_rate_limits_through_redis(tmp_path: Path) -> None
     # six 429s; shared, at most one lands on a window's edge now and then (the HTTP layer retries it).
     throttled = [f"{e['method']} {e['path']}" for e in log if e.get("status") == 429]
     assert len(throttled) <= 1, throttled
+
+
+def test_deployed_errors_and_replay_after_a_fix(sandboxes: Sandboxes, tmp_path: Path) -> None:
+    """A broken mapping sends every order to the errors queue; after the fix, replay takes each through once."""
+    require_broker()
+    good = EXAMPLE_A.read_text(encoding="utf-8")
+    path = tmp_path / "flow.yaml"
+    path.write_text(good.replace('"quantity": Quantity,', '"quantity": Quantity + Product.Title,'), encoding="utf-8")
+    namespace = f"skiff-test-{uuid.uuid4().hex[:10]}"
+    topology = Topology(load_flow(path).flow, namespace)
+    orders = {str(r["BillBeeOrderId"]) for r in sandboxes.billbee.store["orders"]}
+    common = ["--amqp", AMQP_URL, "--namespace", namespace]
+
+    def start_workers() -> list[subprocess.Popen[str]]:
+        return [
+            subprocess.Popen(
+                skiff_cmd("worker", "--flow", str(path), "--flow-step", step.id, *common),
+                env=sandboxes.env,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            for step in topology.flow.steps
+        ]
+
+    def stop(workers: list[subprocess.Popen[str]]) -> None:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        for w in workers:
+            try:
+                w.wait(30)
+            except subprocess.TimeoutExpired:
+                w.kill()
+
+    def wait_for(results: int, errors: int) -> tuple[int, int]:
+        deadline = time.monotonic() + 120
+        counts = (0, 0)
+        while time.monotonic() < deadline:
+            counts = asyncio.run(queue_counts(topology))
+            if counts[0] >= results and counts[1] >= errors:
+                break
+            time.sleep(0.3)
+        return counts
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            skiff_cmd("flow", *args, str(path), *common), env=sandboxes.env, capture_output=True, text=True, timeout=120
+        )
+
+    workers: list[subprocess.Popen[str]] = []
+    try:
+        deploy = cli("deploy", "--once", "--state", str(tmp_path / "snap.db"))
+        assert deploy.returncode == 0, deploy.stderr
+        workers = start_workers()
+        assert wait_for(0, len(orders)) == (0, len(orders))
+        listed = cli("errors", "--json")
+        failures = [json.loads(line) for line in listed.stdout.splitlines()]
+        assert len(failures) == len(orders)
+        assert {f["step"] for f in failures} == {"confirmation"}
+        assert all(
+            f["error"]["name"] == "MappingError" and "⟨here⟩+ Product.Title" in f["error"]["message"] for f in failures
+        )
+        assert all(f["input"]["id"] for f in failures)  # the client the confirmation was for
+        assert asyncio.run(queue_counts(topology)) == (0, len(orders))  # listing leaves them in place
+        stop(workers)
+        path.write_text(good, encoding="utf-8")  # the fix; workers restart with it
+        workers = start_workers()
+        replay = cli("replay", "--all")
+        assert replay.returncode == 0, replay.stderr
+        assert f"replayed {len(orders)} message(s)" in replay.stderr
+        assert wait_for(len(orders), 0) == (len(orders), 0)
+    finally:
+        stop(workers)
+        asyncio.run(delete(topology, AMQP_URL))
+    by_order = confirmations_by_order(sandboxes.billomat)
+    assert set(by_order) == orders
+    assert all(len(v) == 1 and v[0]["status"] == "OPEN" for v in by_order.values())

@@ -233,12 +233,42 @@ def status(file: str, as_json: bool, amqp_url: str | None, namespace: str, journ
     click.echo(f"{'results':<{width}}{results:>8}")
 
 
+_AMQP = click.option("--amqp", "amqp_url", help="A deployed flow: its errors queue on this RabbitMQ.")
+_NAMESPACE = click.option("--namespace", default="skiff.flow", show_default=True, help="With --amqp: as deployed.")
+
+
+def _deployed_errors(file: str, amqp_url: str, namespace: str, replay: Any = None) -> list[Any]:
+    import asyncio
+    import os
+
+    from ..flow import load_flow
+    from ..flow.distributed import Topology, read_errors
+    from ..worker import MessageCipher
+
+    topology = Topology(load_flow(file).flow, namespace)
+    cipher = MessageCipher(
+        os.environ.get("ELASTICIO_MESSAGE_CRYPTO_PASSWORD"), os.environ.get("ELASTICIO_MESSAGE_CRYPTO_IV")
+    )
+    return asyncio.run(read_errors(topology, amqp_url, replay=replay, cipher=cipher))
+
+
 @flow.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per failure.")
+@_AMQP
+@_NAMESPACE
 @_JOURNAL
-def errors(file: str, as_json: bool, journal: str | None) -> None:
+def errors(file: str, as_json: bool, amqp_url: str | None, namespace: str, journal: str | None) -> None:
     """Each failure on one line: id, step, status, error and the original input."""
+    if amqp_url:
+        for e in _deployed_errors(file, amqp_url, namespace):
+            if as_json:
+                item = {"id": e.message_id, "step": e.step, "error": {"name": e.name, "message": e.message}}
+                click.echo(json.dumps({**item, "input": e.input}, ensure_ascii=False))
+            else:
+                body = json.dumps(e.input, ensure_ascii=False, separators=(",", ":"))
+                click.echo(f"{e.message_id[:13]}  {e.step}  failed  {e.name}: {e.message}  input={body}")
+        return
     _doc, jr = _open(file, journal)
     rows = jr.rows(statuses=("failed", "doubt", "routed", "skipped"))
     jr.close()
@@ -268,18 +298,41 @@ def errors(file: str, as_json: bool, journal: str | None) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.argument("ids", nargs=-1)
 @click.option("--all", "replay_all", is_flag=True, help="Every failed and in-doubt message.")
+@_AMQP
+@_NAMESPACE
 @_JOURNAL
 @_CREDENTIALS
 def replay(
-    file: str, ids: tuple[str, ...], replay_all: bool, journal: str | None, credentials_file: str | None
+    file: str,
+    ids: tuple[str, ...],
+    replay_all: bool,
+    amqp_url: str | None,
+    namespace: str,
+    journal: str | None,
+    credentials_file: str | None,
 ) -> None:
-    """Run failed or in-doubt messages again at their step (after a fix), with the flow file as it is now."""
+    """Run failed or in-doubt messages again at their step (after a fix), with the flow file as it is now.
+
+    Deployed (--amqp): the errors queue's messages go back to their step's queue, where the
+    workers (restarted with the fixed file) take them.
+    """
     import asyncio
 
     from ..errors import ConfigError
 
     if bool(ids) == replay_all:
         raise ConfigError("give message ids or --all")
+    if amqp_url:
+
+        def chosen(e: Any) -> bool:
+            return replay_all or any(e.message_id.startswith(i) for i in ids)
+
+        sent = [e for e in _deployed_errors(file, amqp_url, namespace, replay=chosen) if chosen(e)]
+        if not sent:
+            which = "in the errors queue" if replay_all else f"matches {', '.join(ids)}"
+            raise ConfigError(f"no failed message {which}")
+        click.echo(f"replayed {len(sent)} message(s) to their steps' queues", err=True)
+        return
     doc, jr = _open(file, journal)
     try:
         lock = _lock(jr)

@@ -10,10 +10,12 @@ Topology (``ns`` defaults to ``skiff.flow``; one topic exchange per flow, as the
 - ``{ns}.{flow}.errors`` (every ``*.error`` key) and ``{ns}.{flow}.results`` (the last step's data).
 
 ``skiff flow deploy`` declares this and runs the trigger: records are published on a confirm
-channel, and the snapshot (in a shared store: SQLite, Redis or PostgreSQL) is committed only after
-the broker confirmed the records before it. ``skiff worker --flow FILE --flow-step ID`` runs one
-step with the sailor protocol worker (:mod:`skiff.worker`), any number per step; with
+channel, and the snapshot (in a shared store: SQLite, Redis or PostgreSQL) is committed only
+after the broker confirmed the records before it. ``skiff worker --flow FILE --flow-step ID``
+runs one step with the sailor protocol worker (:mod:`skiff.worker`), any number per step; with
 ``--rate-limits redis://...`` all of them share each API's rate-limit windows.
+``skiff flow status|errors|replay --amqp URL`` read the queues, list the errors queue and send
+failed messages back to their step.
 """
 
 from __future__ import annotations
@@ -33,7 +35,17 @@ from .document import FlowDocument
 from .model import Flow
 from .step import StepLogic, compile_steps, step_cfg
 
-__all__ = ["FlowStepCall", "Topology", "declare", "delete", "publish_trigger", "queue_depths", "run_flow_worker"]
+__all__ = [
+    "DeployedError",
+    "FlowStepCall",
+    "Topology",
+    "declare",
+    "delete",
+    "publish_trigger",
+    "queue_depths",
+    "read_errors",
+    "run_flow_worker",
+]
 
 log = logging.getLogger("skiff.flow")
 
@@ -248,6 +260,97 @@ async def publish_trigger(
     if failure:
         raise failure[0]
     return published
+
+
+# ---------------------------------------------------------------------- failures
+
+
+@dataclass
+class DeployedError:
+    """One message of a deployed flow's errors queue: which input failed where, and why."""
+
+    message_id: str  # the failed input's messageId
+    step: str
+    name: str
+    message: str
+    input: Any  # the failed message's body
+    raw_input: bytes  # the input as it travelled, to replay it unchanged
+    headers: dict[str, Any]
+
+
+def _parse_error(body: bytes, headers: dict[str, Any], cipher: Any) -> DeployedError:
+    import orjson
+
+    data = orjson.loads(body)
+    try:
+        error = cipher.decrypt(str(data.get("error", "")).encode(), 1)
+    except SkiffError:
+        error = {"name": "Undecodable", "message": "the error part could not be decrypted"}
+    raw = str(data.get("errorInput") or "").encode()
+    try:
+        payload = cipher.decrypt(raw, 1) if raw else {}
+    except SkiffError:
+        payload = {}
+    return DeployedError(
+        message_id=str(headers.get("parentMessageId") or headers.get("messageId") or ""),
+        step=str(headers.get("stepId") or ""),
+        name=str(error.get("name", "")) if isinstance(error, dict) else "",
+        message=str(error.get("message", "")) if isinstance(error, dict) else "",
+        input=payload.get("body") if isinstance(payload, dict) else payload,
+        raw_input=raw,
+        headers=dict(headers),
+    )
+
+
+async def read_errors(
+    topology: Topology, amqp_url: str, *, replay: Callable[[DeployedError], bool] | None = None, cipher: Any = None
+) -> list[DeployedError]:
+    """The errors queue's messages, left in place; with ``replay``, those it accepts go back to their step.
+
+    A replayed message is published to its step's input key (confirmed) before its error is
+    acknowledged, so a crash in between repeats the replay rather than losing it.
+    """
+    import aio_pika
+
+    from ..worker import MessageCipher
+
+    cipher = cipher or MessageCipher(None, None)
+    out: list[DeployedError] = []
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(topology.exchange, ensure=False)
+        queue = await channel.get_queue(topology.errors_queue, ensure=False)
+        held = []
+        while True:
+            incoming = await queue.get(no_ack=False, fail=False)
+            if incoming is None:
+                break
+            held.append(incoming)
+        for incoming in held:
+            failed = _parse_error(incoming.body, dict(incoming.headers or {}), cipher)
+            if replay is not None and failed.raw_input and failed.step and replay(failed):
+                headers = {
+                    "messageId": failed.message_id,
+                    "threadId": failed.headers.get("threadId") or failed.message_id,
+                    "protocolVersion": 1,
+                    **{k: v for k, v in failed.headers.items() if str(k).lower().startswith("x-eio-meta-")},
+                }
+                await exchange.publish(
+                    aio_pika.Message(
+                        failed.raw_input,
+                        headers=headers,
+                        content_type="application/json",
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    ),
+                    routing_key=topology.input_key(failed.step),
+                    mandatory=True,
+                )
+                await incoming.ack()
+            else:
+                await incoming.nack(requeue=True)
+            out.append(failed)
+    return out
 
 
 # ---------------------------------------------------------------------- the steps
