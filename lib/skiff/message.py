@@ -31,6 +31,8 @@ __all__ = [
     "deterministic_id",
     "meta_headers",
     "new_id",
+    "page_body",
+    "page_records",
     "with_passthrough",
 ]
 
@@ -181,3 +183,19 @@ def deterministic_id(*parts: object) -> str:
     """
     key = "\x1f".join(str(p) for p in parts)
     return str(uuid.uuid5(_NAMESPACE, hashlib.sha256(key.encode()).hexdigest()))
+
+
+def page_body(records: list[Any], page: int | None = None) -> dict[str, Any]:
+    """The body of a message carrying many records, for actions and triggers alike.
+
+    ``emitPage``: ``{"results": [...], "page": n}`` (n counts from 1); ``fetchAll``:
+    ``{"results": [...]}``.
+    """
+    return {"results": records} if page is None else {"results": records, "page": page}
+
+
+def page_records(body: Any) -> list[Any] | None:
+    """The records of a :func:`page_body`, or None when ``body`` is not one."""
+    if isinstance(body, dict) and set(body) <= {"results", "page"} and isinstance(body.get("results"), list):
+        return body["results"]  # type: ignore[no-any-return]
+    return None

@@ -9,11 +9,12 @@ cannot disagree about a key.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "EMIT_BEHAVIORS",
     "ApiKeyAuth",
     "AuthSpec",
     "BasicAuth",
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 EmitBehavior = Literal["emitIndividually", "emitPage", "fetchAll"]
+"""One message per record; one ``{"results": [...], "page": n}`` per page; one ``{"results": [...]}`` in all."""
+EMIT_BEHAVIORS: tuple[EmitBehavior, ...] = get_args(EmitBehavior)
 
 
 class _Spec(BaseModel):
@@ -81,6 +84,9 @@ class OAuth2ClientCredentials(_Spec):
     clientAuth: Literal["basic", "body"] = "basic"
     # Refresh this many seconds before the token expires.
     refreshMargin: float = 30.0
+    # A token response field giving the lifetime when ``expires_in`` is absent: seconds, or an
+    # epoch timestamp when large; 0 or absent means unknown (the token is kept until a 401).
+    expiresField: str | None = None
 
 
 AuthSpec = Annotated[
@@ -222,7 +228,10 @@ class HttpSpec(_Spec):
     retry: RetrySpec = Field(default_factory=RetrySpec)
     envelope: EnvelopeSpec | None = None
     errors: ErrorSpec = Field(default_factory=ErrorSpec)
-    accept: Literal["json", "xml"] = "json"  # Billomat answers XML unless asked for JSON
+    accept: Literal["json", "xml"] = "json"  # the format asked for (some APIs answer XML unless asked)
+    # Rails-style typed XML elements (``<id type="integer">5</id>``) become their text, so the
+    # XML answer has the shape of the JSON one; other attributes (``@total``) stay.
+    untypeXml: bool = False
     connectTimeout: float = 10.0
     timeout: float = 60.0  # between two bytes of a response
     # The whole request, body included (a server trickling a byte at a time cannot hold on).

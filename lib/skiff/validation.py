@@ -21,7 +21,10 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["SchemaValidator", "check_schema", "compile_schema", "format_path", "ref_problems"]
+__all__ = ["DEFAULT_DRAFT", "SchemaValidator", "check_schema", "compile_schema", "format_path", "ref_problems"]
+
+DEFAULT_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+"""The draft of a schema without ``$schema``: for checking schemas and validating data alike."""
 
 
 def format_path(root: str, path: Iterable[Any]) -> str:
@@ -46,11 +49,9 @@ class SchemaValidator:
 
     def _ref_validator(self) -> Any:
         if self._reference is None:
-            from jsonschema import Draft202012Validator
-            from jsonschema.validators import validator_for
             from referencing import Registry
 
-            cls = validator_for(self.schema, default=Draft202012Validator)
+            cls = _validator_class(self.schema)
             registry: Registry[Any] = Registry(retrieve=_file_retriever(self._base_dir))  # type: ignore[call-arg]
             self._reference = cls(self.schema, registry=registry)
         return self._reference
@@ -212,17 +213,23 @@ def compile_schema(schema: Mapping[str, Any], base_dir: Path | None = None) -> S
     return _compile_cached(key, str(base_dir) if base_dir else None)
 
 
+def _validator_class(schema: Mapping[str, Any]) -> Any:
+    """The validator of the schema's own ``$schema``, or of :data:`DEFAULT_DRAFT` (one default everywhere)."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.validators import validator_for
+
+    return validator_for(schema, default=Draft202012Validator)
+
+
 def check_schema(schema: Any) -> str | None:
     """None when ``schema`` is a valid JSON Schema, else a one-line reason."""
     if not isinstance(schema, dict | bool):
         return "a JSON Schema must be an object"
     if isinstance(schema, bool):
         return None
-    from jsonschema import Draft7Validator
     from jsonschema.exceptions import SchemaError
-    from jsonschema.validators import validator_for
 
-    cls = validator_for(schema, default=Draft7Validator)
+    cls = _validator_class(schema)
     try:
         cls.check_schema(schema)
     except SchemaError as exc:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from skiff.clock import ManualClock
 from skiff.errors import AuthError, ConfigError
 from skiff.http import HttpClient, build_auth
 from skiff.specs import ApiKeyAuth, BasicAuth, BearerAuth, HttpSpec, OAuth2ClientCredentials, RetrySpec
@@ -28,9 +29,12 @@ CLIENT_SECRET = "billwerk-client-s3cret-value"
 class TokenServer:
     """An OAuth2 token endpoint (Billwerk style) and an API that accepts its live tokens."""
 
-    def __init__(self, *, expires_in: float | None = 3600, expires_zero: bool = False) -> None:
+    def __init__(
+        self, *, expires_in: float | None = 3600, expires_zero: bool = False, expires: float | None = None
+    ) -> None:
         self.expires_in = expires_in
         self.expires_zero = expires_zero
+        self.expires = expires  # a lifetime in a field of the vendor's own name
         self.issued: list[str] = []
         self.valid: set[str] = set()
         self.token_delay = 0.0
@@ -63,6 +67,8 @@ class TokenServer:
         body: dict[str, Any] = {"access_token": token, "token_type": "bearer"}
         if self.expires_zero:
             body["expires"] = 0
+        elif self.expires is not None:
+            body["expires"] = self.expires
         elif self.expires_in is not None:
             body["expires_in"] = self.expires_in
         return JSONResponse(body)
@@ -136,13 +142,31 @@ async def test_token_cached(live: Callable[..., LiveServer]) -> None:
 async def test_token_refreshed_before_expiry(live: Callable[..., LiveServer]) -> None:
     tokens = TokenServer(expires_in=2)
     server = live(tokens.routes())
-    async with HttpClient(oauth_spec(server, refreshMargin=1)) as client:
+    clock = ManualClock()
+    async with HttpClient(oauth_spec(server, refreshMargin=1), clock=clock) as client:
         assert (await client.get("/me"))["token"] == "token-1-abcdefgh"
         assert (await client.get("/me"))["token"] == "token-1-abcdefgh"
-        await asyncio.sleep(1.1)  # inside the refresh margin, before the token expires
+        clock.advance(1.1)  # inside the refresh margin, before the token expires
         assert (await client.get("/me"))["token"] == "token-2-abcdefgh"
     assert server.count("/oauth/token") == 2
     assert server.count("/api/v1/me") == 3  # no request was refused on the way
+
+
+@pytest.mark.parametrize("declared", [True, False])
+async def test_a_vendor_lifetime_field_counts_only_when_declared(
+    live: Callable[..., LiveServer], declared: bool
+) -> None:
+    """``expires`` instead of ``expires_in`` is one vendor's habit: read only where a component declares it."""
+    tokens = TokenServer(expires=60)
+    server = live(tokens.routes())
+    clock = ManualClock()
+    spec = oauth_spec(server, refreshMargin=0, expiresField="expires" if declared else None)
+    async with HttpClient(spec, clock=clock) as client:
+        await client.get("/me")
+        clock.advance(61)
+        await client.get("/me")
+    # Declared: refreshed after its 60 s; not declared: the lifetime is unknown, the token kept.
+    assert server.count("/oauth/token") == (2 if declared else 1)
 
 
 async def test_refreshed_once_on_401(live: Callable[..., LiveServer]) -> None:
@@ -166,9 +190,10 @@ async def test_ten_concurrent_calls_one_token_request(live: Callable[..., LiveSe
     tokens = TokenServer(expires_in=0.4)
     tokens.token_delay = 0.1  # a slow token endpoint widens the race
     server = live(tokens.routes())
-    async with HttpClient(oauth_spec(server, refreshMargin=0)) as client:
+    clock = ManualClock()
+    async with HttpClient(oauth_spec(server, refreshMargin=0), clock=clock) as client:
         await client.get("/me")
-        await asyncio.sleep(0.5)  # the token has expired
+        clock.advance(0.5)  # the token has expired
         results = await asyncio.gather(*(client.get("/me") for _ in range(10)))
     assert {r["token"] for r in results} == {"token-2-abcdefgh"}
     assert server.count("/oauth/token") == 2

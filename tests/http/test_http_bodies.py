@@ -62,6 +62,14 @@ def test_parse_xml_billomat_shapes() -> None:
     assert to_records(get_path(empty, "clients.client")) == []
 
 
+def test_rails_typed_xml_is_untyped_only_when_declared() -> None:
+    typed = b'<client><id type="integer">5</id><tags type="array"><tag>a</tag></tags><note/></client>'
+    assert parse_xml(typed, untype=True) == {"client": {"id": "5", "tags": {"tag": "a"}, "note": ""}}
+    assert parse_xml(typed) == {
+        "client": {"id": {"@type": "integer", "#text": "5"}, "tags": {"@type": "array", "tag": "a"}, "note": None}
+    }
+
+
 def test_parse_xml_refuses_entities() -> None:
     evil = b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'
     with pytest.raises(ValueError):

@@ -127,6 +127,14 @@ def cli(debug: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # What a call waits for (retries, Retry-After, rebounds), one plain line each on stderr.
+    progress = logging.getLogger("skiff.http.waits")  # skiff.http.client.progress
+    if not progress.handlers:
+        lines = logging.StreamHandler(sys.stderr)
+        lines.setFormatter(logging.Formatter("%(message)s"))
+        progress.addHandler(lines)
+        progress.setLevel(logging.INFO)
+        progress.propagate = False
     if not debug:
         # httpx logs every request at INFO; our own debug logs redact secrets.
         logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -291,6 +299,11 @@ def schema(pretty: bool) -> None:
 # ----------------------------------------------------------------- run / verify / select
 
 
+def _cfg_file(cfg: str | None) -> Path | None:
+    """The file a ``--cfg @file`` names: new keys from the component are written back there."""
+    return Path(cfg[1:]) if cfg and cfg.startswith("@") else None
+
+
 def _load_cfg(cfg: str | None) -> dict[str, Any]:
     value = parse_json_arg(cfg, "cfg")
     if not isinstance(value, dict):
@@ -314,6 +327,9 @@ def _load_cfg(cfg: str | None) -> dict[str, Any]:
     help="Write each attachment (PDFs, downloads) into this folder; the output names each file (its url).",
 )
 @click.option("--rate-limits", help="Share rate-limit windows with other processes (redis://...).")
+@click.option("--timeout", default="120s", show_default=True, help="Total time one request may take, retries included.")
+@click.option("--rebound-delay", default="15s", show_default=True, help="Wait before the first rebound (doubling).")
+@click.option("--rebound-limit", default=20, show_default=True, type=int, help="Rebounds before giving up.")
 def run(
     component: str,
     function: str,
@@ -326,11 +342,16 @@ def run(
     limit: int | None,
     attachments: str | None,
     rate_limits: str | None,
+    timeout: str,
+    rebound_delay: str,
+    rebound_limit: int,
 ) -> None:
     """Run one action or trigger call and print what it emits as JSON lines."""
     import asyncio
 
     import_httpx()
+    from ..run.rebound import ReboundPolicy
+    from .cmd_poll import parse_interval
     from .runner import run_call
 
     code = asyncio.run(
@@ -338,6 +359,7 @@ def run(
             component,
             function,
             cfg=_load_cfg(cfg),
+            cfg_file=_cfg_file(cfg),
             body=parse_json_arg(body, "body", error=InputError) if body is not None else {},
             messages=messages,
             state=state,
@@ -346,6 +368,8 @@ def run(
             limit=limit,
             attachments=attachments,
             rate_limits=rate_limits,
+            timeout=parse_interval(timeout, "--timeout"),
+            rebounds=ReboundPolicy(initial=parse_interval(rebound_delay, "--rebound-delay"), limit=rebound_limit),
         )
     )
     sys.exit(code)

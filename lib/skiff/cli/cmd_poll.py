@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import signal
 import sys
 
@@ -30,14 +29,14 @@ def _duration(seconds: float) -> str:
     return " ".join(p for p in parts if p)
 
 
-def parse_interval(text: str) -> float:
-    """``60``, ``60s``, ``5m``, ``1h``, ``250ms`` → seconds."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", text)
-    if not m:
-        raise ConfigError(f"--every {text!r}: expected a duration such as 30s, 5m or 1h")
-    value = float(m.group(1))
-    factor = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "h": 3600.0}[m.group(2)]
-    return value * factor
+def parse_interval(text: str, option: str = "--every") -> float:
+    """``60``, ``60s``, ``5m``, ``1h``, ``250ms`` → seconds (a ConfigError naming the option if not)."""
+    from ..clock import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise ConfigError(f"{option} {text!r}: expected a duration such as 30s, 5m or 1h") from None
 
 
 MIN_INTERVAL = 1.0  # below a second a poll loop only hammers the API
@@ -47,6 +46,8 @@ def _show_waits() -> None:
     """Rate-limit waits of a second or more go to stderr, so a quiet poll is not taken for a hung one."""
     from ..http.ratelimit import waits_log
 
+    if waits_log.handlers:  # the skiff command set it up already
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     waits_log.addHandler(handler)
@@ -65,6 +66,7 @@ def _show_waits() -> None:
 @click.option("--flow-id", default="default", help="Keys the trigger's snapshot (one per flow).")
 @click.option("--max-polls", type=int, help="Stop after this many polls.")
 @click.option("--rate-limits", help="Share rate-limit windows with other processes (redis://...).")
+@click.option("--timeout", default="120s", show_default=True, help="Total time one request may take, retries included.")
 def poll(
     component: str,
     trigger: str,
@@ -76,10 +78,11 @@ def poll(
     flow_id: str,
     max_polls: int | None,
     rate_limits: str | None,
+    timeout: str,
 ) -> None:
     """Poll a trigger every interval until stopped; each poll commits its snapshot."""
     from ..run import Executor
-    from . import _load_cfg, parse_json_arg
+    from . import _cfg_file, _load_cfg, parse_json_arg
     from .runner import StopRequested, run_call, shared_limiter
 
     interval = parse_interval(every)
@@ -117,7 +120,9 @@ def poll(
             return True
 
         # One executor for every poll: its rate limiter remembers what earlier polls sent.
-        async with Executor(limiter=shared_limiter(rate_limits)) as executor:
+        async with Executor(
+            limiter=shared_limiter(rate_limits), timeout=parse_interval(timeout, "--timeout")
+        ) as executor:
             while not stop.is_set():
                 wait[0] = 0.0
                 try:
@@ -133,6 +138,7 @@ def poll(
                         require_trigger=True,
                         executor=executor,
                         on_error=rate_limited,
+                        cfg_file=_cfg_file(cfg),
                     )
                 except StopRequested:
                     break

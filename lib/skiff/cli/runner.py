@@ -7,16 +7,19 @@ trigger's snapshot is stored only after the records before it were written out.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, Any
 
 from ..component import resolve_component
 from ..errors import ConfigError, SkiffError
 from ..http import RateLimiter
+from ..http.client import DEFAULT_TOTAL_TIMEOUT
 from ..message import Message
-from ..run import Data, Error, Event, Executor, Session, StopRequested, transport
+from ..run import Data, Error, Event, Executor, ReboundPolicy, Session, StopRequested, UpdateKeys, transport
 from .output import JsonLines
 
 __all__ = ["StopRequested", "default_state_path", "run_call", "shared_limiter"]
@@ -44,6 +47,9 @@ async def run_call(
     limit: int | None = None,
     attachments: str | None = None,
     rate_limits: str | None = None,
+    cfg_file: Path | None = None,
+    timeout: float = DEFAULT_TOTAL_TIMEOUT,
+    rebounds: ReboundPolicy | None = None,
 ) -> int:
     """Run one call and print its data; returns the exit code.
 
@@ -53,6 +59,8 @@ async def run_call(
     run emits the rest of that page again: nothing is lost). ``attachments``: a folder that
     each attachment is written to; the printed body names the file. ``rate_limits``: a
     ``redis://`` URL whose windows every process using it shares (throttles span processes).
+    ``cfg_file``: where the cfg came from (new keys are written back); ``rebounds``: run again
+    on a rebound.
     """
     lines = JsonLines(out or sys.stdout)
     component = resolve_component(component_ref)
@@ -98,6 +106,9 @@ async def run_call(
                 raise _LimitReached
         elif isinstance(event, Error):
             error = event.error
+        elif isinstance(event, UpdateKeys):
+            cfg.update(event.keys)  # the caller's next call (skiff poll) uses them too
+            _update_keys(cfg_file, event.keys)
 
     async def settle() -> None:
         lines.flush()
@@ -105,11 +116,13 @@ async def run_call(
     try:
         async with contextlib.AsyncExitStack() as stack:
             if executor is None:
-                executor = await stack.enter_async_context(Executor(limiter=shared_limiter(rate_limits)))
+                executor = await stack.enter_async_context(
+                    Executor(limiter=shared_limiter(rate_limits), timeout=timeout)
+                )
             session = Session(
-                executor, component, function.name, cfg, store=store, flow_id=flow_id, dry_run=dry_run, stop=stop
+                executor, component, function.name, dict(cfg), store=store, flow_id=flow_id, dry_run=dry_run, stop=stop
             )
-            result = await session.run(Message(body=body), transport(deliver, settle))
+            result = await session.run(Message(body=body), transport(deliver, settle), rebounds=rebounds)
     except _LimitReached:
         pass  # the records asked for are out; no further page is fetched
     except SkiffError as err:  # before the call (another poller holds the key): one line, its code
@@ -121,6 +134,8 @@ async def run_call(
             await store.close()
     if unwritten:
         print(f"{unwritten} attachment(s) not written: --attachments DIR writes them", file=sys.stderr)
+    if error is None and result is not None and result.error is not None:
+        error = result.error  # the session's own (the rebound limit)
     if error is not None:
         if on_error is None or not on_error(error):
             print(error.one_line(), file=sys.stderr)
@@ -139,6 +154,30 @@ def shared_limiter(url: str | None) -> RateLimiter | None:
     if not url.startswith(("redis://", "rediss://")):
         raise ConfigError(f"--rate-limits {url!r}: expected a redis:// URL")
     return RateLimiter(storage_uri=url)
+
+
+def _update_keys(cfg_file: Path | None, keys: dict[str, Any]) -> None:
+    """Keep the component's new credential values: in the ``--cfg @file``, or say that they came."""
+    names = ", ".join(sorted(keys))
+    if cfg_file is None or cfg_file.suffix not in (".json", ""):
+        # The values are secrets: never printed, only named.
+        print(
+            f"updateKeys: the component sent new values for {names}; give --cfg @file.json to keep them",
+            file=sys.stderr,
+        )
+        return
+    try:
+        current = json.loads(cfg_file.read_text(encoding="utf-8"))
+        if not isinstance(current, dict):
+            raise ValueError("not a JSON object")
+        tmp = cfg_file.with_name(cfg_file.name + ".tmp")
+        tmp.write_text(json.dumps({**current, **keys}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.chmod(tmp, cfg_file.stat().st_mode & 0o777)
+        os.replace(tmp, cfg_file)  # atomic: a crash leaves the old file or the new one
+    except (OSError, ValueError) as exc:
+        print(f"updateKeys: cannot update {cfg_file}: {exc}; new values for {names} are lost", file=sys.stderr)
+        return
+    print(f"updateKeys: {names} updated in {cfg_file}", file=sys.stderr)
 
 
 class _Progress:

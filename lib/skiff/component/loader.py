@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from ..errors import ConfigError
 from ..specs import HttpSpec
 from ..validation import SchemaValidator, compile_schema
+from .handlers import HandlerKind, callable_problem
 from .mains import foreign_main_message
 from .metadata import upgrade_schema
 from .models import ComponentModel, FieldModel, FunctionModel
@@ -120,7 +121,7 @@ class Function:
             raise ConfigError(f"{self.kind} {self.name!r} has no 'main'", where=str(self.component.json_path))
         if foreign := foreign_main_message(self.kind, self.name, self.model.main):
             raise ConfigError(foreign, where=str(self.component.json_path))
-        return self.component.import_callable(self.model.main, "process")
+        return self.component.handler(self.model.main, "trigger" if self.kind == "trigger" else "action")
 
 
 @dataclass
@@ -175,10 +176,21 @@ class Component:
             raise ConfigError(f"{pointer}: {value} is not a JSON Schema object", where=str(self.json_path))
         return upgrade_schema(data)  # type: ignore[no-any-return]
 
-    def import_callable(self, main: str, attr: str) -> Callable[..., Any]:
-        found = self._callables.get((main, attr))
+    def handler(self, main: str, kind: HandlerKind) -> Callable[..., Any]:
+        """The handler of ``kind`` that ``main`` defines, checked as ``skiff validate`` checks it.
+
+        Looked up once per (main, kind): a worker calls it for every message.
+        """
+        found = self._callables.get((main, kind))
         if found is not None:
             return found
+        fn, problem = callable_problem(self._import(main), main, kind)
+        if fn is None:
+            raise ConfigError(problem or f"main {main!r}: no {kind} handler", where=str(self.json_path))
+        self._callables[(main, kind)] = fn
+        return fn
+
+    def _import(self, main: str) -> Any:
         file = confined(self.path, main, "main", where=str(self.json_path))
         if file.suffix != ".py":
             raise ConfigError(f"main {main!r} must name a .py file", where=str(self.json_path))
@@ -199,11 +211,7 @@ class Component:
                     f"main {main!r} fails to import: {type(exc).__name__}: {exc}", where=str(self.json_path)
                 ) from exc
             self._modules[str(file)] = module
-        fn = getattr(module, attr, None)
-        if not callable(fn):
-            raise ConfigError(f"main {main!r} has no function {attr!r}", where=str(self.json_path))
-        self._callables[(main, attr)] = fn
-        return fn  # type: ignore[no-any-return]
+        return module
 
 
 def _closest(name: str, names: list[str]) -> str | None:

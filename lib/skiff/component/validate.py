@@ -7,17 +7,17 @@ needs a Python handler or a declarative request before skiff can run it.
 
 from __future__ import annotations
 
-import ast
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import ValidationError
 
 from ..errors import ConfigError
 from ..templating import compile_check
-from ..validation import check_schema, ref_problems
+from ..validation import DEFAULT_DRAFT, check_schema, ref_problems
+from .handlers import HandlerKind, source_problem
 from .loader import parse_json
 from .mains import foreign_main_message, main_language
 from .metadata import upgrade_schema
@@ -97,7 +97,7 @@ def _did_you_mean(name: str, known: Any) -> str:
     return f" (did you mean {found[0]!r}?)" if found else ""
 
 
-def _handler_problem(folder: Path, main: str) -> str | None:
+def _handler_problem(folder: Path, main: str, kind: HandlerKind) -> str | None:
     if outside := outside_problem(folder, main, "main"):
         return outside
     file = (folder / main).resolve()
@@ -105,14 +105,7 @@ def _handler_problem(folder: Path, main: str) -> str | None:
         return f"main {main!r} must name a .py file"
     if not file.is_file():
         return f"main {main!r}: file not found"
-    try:
-        tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
-    except SyntaxError as exc:
-        return f"main {main!r}: syntax error at line {exc.lineno}: {exc.msg}"
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "process":
-            return None
-    return f"main {main!r} has no function 'process'"
+    return source_problem(file.read_text(encoding="utf-8"), main, kind)
 
 
 def validate_component(folder: str | Path) -> list[Problem]:
@@ -162,10 +155,10 @@ def validate_component(folder: str | Path) -> list[Problem]:
                 continue
             problems.extend(_function_problems(base, label, pointer, fn, kind, data))
     problems.extend(Problem(label, p, m) for p, m in compile_check(data.get("http"), "/http"))
-    for key in ("verifyCredentials", "selectModels"):
+    for key, handler_kind in (("verifyCredentials", "verify"), ("selectModels", "select")):
         problems.extend(Problem(label, p, m) for p, m in compile_check(data.get(key), f"/{key}"))
         for p, main in _mains(data.get(key), f"/{key}"):
-            if msg := _handler_problem(base, main):
+            if msg := _handler_problem(base, main, cast(HandlerKind, handler_kind)):
                 problems.append(Problem(label, p, msg))
     foreign = _has_foreign_mains(data)
     if model is not None:
@@ -295,8 +288,11 @@ def _function_problems(
         if foreign is not None:
             if not declarative:
                 problems.append(Problem(label, f"{pointer}/main", foreign, "warning"))
-        elif msg := _handler_problem(base, main):
-            problems.append(Problem(label, f"{pointer}/main", msg))
+        else:
+            if msg := _handler_problem(base, main, "trigger" if kind == "triggers" else "action"):
+                problems.append(Problem(label, f"{pointer}/main", msg))
+            elif fn.get("dynamicMetadata") is True and (msg := _handler_problem(base, main, "metadata")):
+                problems.append(Problem(label, f"{pointer}/dynamicMetadata", msg))
     elif not declarative:
         problems.append(Problem(label, pointer, "needs 'main' (a handler) or a declarative 'request'/'polling'"))
     if kind == "triggers" and fn.get("type") not in (None, "polling", "webhook"):
@@ -369,7 +365,7 @@ def _select_model_problems(label: str, data: dict[str, Any], foreign: bool) -> l
 def component_json_schema() -> dict[str, Any]:
     """The JSON Schema of component.json, generated from the pydantic models."""
     schema = ComponentModel.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$schema"] = DEFAULT_DRAFT
     schema["$id"] = "https://skiff.dev/schemas/component.json"
     schema["title"] = "skiff component.json"
     return json.loads(json.dumps(schema, sort_keys=True))  # type: ignore[no-any-return]

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..validation import DEFAULT_DRAFT
 from .check import check_flow, load_flow
 from .credentials import resolve_credentials
 from .document import FlowDocument, FlowFileError, Problem, dump_flow
@@ -88,7 +89,7 @@ __all__ = [
 def flow_json_schema() -> dict[str, Any]:
     """The JSON Schema of a flow file (kept at ``schemas/flow.schema.json``)."""
     schema = Flow.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$schema"] = DEFAULT_DRAFT
     schema["$id"] = "https://skiff.dev/schemas/flow.schema.json"
     schema["title"] = "skiff flow file"
     return schema

@@ -8,10 +8,11 @@ credentials file readable only by its owner.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..clock import parse_duration
 
 __all__ = [
     "CredentialSet",
@@ -26,24 +27,6 @@ __all__ = [
 
 STEP_ID = r"^[A-Za-z][A-Za-z0-9_]*$"
 FLOW_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-
-
-def parse_duration(value: str | float | int) -> float:
-    """``"30s"``, ``"5m"``, ``"250ms"``, ``"1h"`` or a number of seconds → seconds."""
-    if isinstance(value, bool):
-        raise ValueError("a duration is a number of seconds or a string such as '30s', '5m'")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"{value!r} is not a duration (use e.g. '30s', '5m', '250ms', '1h')")
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
-
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

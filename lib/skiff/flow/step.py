@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, SkiffError, TransientError
-from ..message import Message
+from ..message import Message, page_records
 from .mapping import Expression, truthy
 from .model import Flow, Step, TriggerStep
 
@@ -127,11 +127,11 @@ class StepLogic:
         assert self.step.lookup is not None
         records: list[Any] = []
         for msg in await self.run(executor, self.step.lookup.function, lookup_body):
-            b = msg.body
-            if isinstance(b, dict) and set(b) <= {"results", "page"} and isinstance(b.get("results"), list):
-                records.extend(b["results"])  # a page wrapper: its records
+            page = page_records(msg.body)
+            if page is not None:
+                records.extend(page)  # a page wrapper: its records
             else:
-                records.append(b)
+                records.append(msg.body)
         for record in records:
             if record in (None, {}):
                 continue

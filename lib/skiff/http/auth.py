@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from skiff.clock import SYSTEM_CLOCK, Clock
 from skiff.errors import AuthError, ConfigError, TransientError
 from skiff.specs import ApiKeyAuth, AuthSpec, BasicAuth, BearerAuth, NoAuth, OAuth2ClientCredentials
 
@@ -83,8 +84,10 @@ class OAuth2ClientCredentialsAuth(httpx.Auth):
         *,
         static: StaticAuth | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.spec = spec
+        self.wall_clock = wall_clock
         self.token_url = check_url(spec.tokenUrl, what="OAuth2 tokenUrl")
         self.static = static
         self.clock = clock
@@ -159,11 +162,11 @@ class OAuth2ClientCredentialsAuth(httpx.Auth):
 
     def _refresh_at(self, body: dict[str, Any]) -> float | None:
         expires_in = body.get("expires_in")
-        if expires_in is None:
-            # Billwerk sends "expires": 0 (unknown); a positive value is read as seconds or epoch.
-            expires = body.get("expires")
-            if isinstance(expires, (int, float)) and expires > 0:
-                expires_in = expires - time.time() if expires > 1e9 else expires
+        if expires_in is None and self.spec.expiresField:
+            # The component's own lifetime field: seconds, or an epoch timestamp when large.
+            expires = body.get(self.spec.expiresField)
+            if isinstance(expires, (int, float)) and not isinstance(expires, bool) and expires > 0:
+                expires_in = expires - self.wall_clock() if expires > 1e9 else expires
         try:
             seconds = float(expires_in) if expires_in is not None else 0.0
         except (TypeError, ValueError):
@@ -205,7 +208,7 @@ class OAuth2ClientCredentialsAuth(httpx.Auth):
         yield request
 
 
-def build_auth(specs: Sequence[AuthSpec]) -> httpx.Auth | None:
+def build_auth(specs: Sequence[AuthSpec], *, clock: Clock = SYSTEM_CLOCK) -> httpx.Auth | None:
     """One httpx auth applying every spec; ConfigError when two of them claim the same header."""
     headers: dict[str, str] = {}
     params: dict[str, str] = {}
@@ -235,7 +238,7 @@ def build_auth(specs: Sequence[AuthSpec]) -> httpx.Auth | None:
     if oauth is not None:
         if any(k.lower() == "authorization" for k in headers):
             raise ConfigError("http.auth: oauth2 and another entry both set the Authorization header")
-        return OAuth2ClientCredentialsAuth(oauth, static=static)
+        return OAuth2ClientCredentialsAuth(oauth, static=static, clock=clock.monotonic, wall_clock=clock.time)
     return static
 
 

@@ -1,4 +1,4 @@
-"""Response bodies: JSON, XML and binary parsing, dot paths, and the vendors' list quirks.
+"""Response bodies: JSON, XML and binary parsing, and the list quirks some APIs have.
 
 One place decides how bytes become data, so the client, pagination and the error mapping
 agree on it (Billomat answers XML unless asked for JSON, and in JSON turns a one-item list
@@ -8,10 +8,11 @@ into an object).
 from __future__ import annotations
 
 import json
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 import orjson
 
+from skiff.dotpath import MISSING, get_path, has_path
 from skiff.specs import ErrorSpec
 
 __all__ = [
@@ -29,52 +30,6 @@ __all__ = [
 ]
 
 BodyKind = Literal["json", "xml", "html", "text", "binary", "empty"]
-
-
-class _Missing:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-MISSING: Final[Any] = _Missing()
-"""Returned by :func:`get_path` when asked for it as the default: tells "absent" from ``None``."""
-
-
-def get_path(obj: Any, path: str | None, default: Any = None) -> Any:
-    """The value at a dot path such as ``"Paging.TotalPages"``, ``"clients.@total"``, ``"items.0.id"``.
-
-    ``None`` or ``""`` is the object itself. A key that itself contains dots is found when it
-    matches the rest of the path exactly.
-    """
-    if not path:
-        return obj
-    current = obj
-    parts = path.split(".")
-    for i, part in enumerate(parts):
-        if isinstance(current, dict):
-            if part in current:
-                current = current[part]
-                continue
-            rest = ".".join(parts[i:])
-            if rest in current:
-                return current[rest]
-            return default
-        if isinstance(current, list) and (part.isdigit() or (part.startswith("-") and part[1:].isdigit())):
-            index = int(part)
-            if -len(current) <= index < len(current):
-                current = current[index]
-                continue
-        return default
-    return current
-
-
-def has_path(obj: Any, path: str) -> bool:
-    return get_path(obj, path, MISSING) is not MISSING
 
 
 def to_records(value: Any) -> list[Any]:
@@ -119,19 +74,20 @@ def body_kind(content_type: str, content: bytes) -> BodyKind:
     return "binary"
 
 
-def parse_xml(content: bytes | str) -> Any:
+def parse_xml(content: bytes | str, *, untype: bool = False) -> Any:
     """XML as dicts (xmltodict: attributes as ``@name``, text beside attributes as ``#text``).
 
-    Billomat's XML then has the same shape as its JSON (``clients.client``, ``clients.@total``):
-    Rails-style typed elements (``<id type="integer">5</id>``) become their text, as in the JSON
-    (see :func:`untype_xml`). Entities are disabled (no XXE or billion laughs).
+    With ``untype`` (a component's ``http.untypeXml``) Rails-style typed elements
+    (``<id type="integer">5</id>``) become their text, as in the same API's JSON (see
+    :func:`untype_xml`). Entities are disabled (no XXE or billion laughs).
     """
     import xmltodict  # imported on first use: most APIs never answer XML (saves ~60 ms at start)
 
-    return untype_xml(xmltodict.parse(content, disable_entities=True))
+    parsed = xmltodict.parse(content, disable_entities=True)
+    return untype_xml(parsed) if untype else parsed
 
 
-# The values of Rails' ``type`` attribute (Billomat's XML): only these are dropped.
+# The values of Rails' ``type`` attribute: only these are dropped.
 _XML_TYPES = frozenset({"integer", "float", "decimal", "boolean", "date", "datetime", "array", "string"})
 
 
@@ -148,7 +104,7 @@ def untype_xml(value: Any) -> Any:
     return "" if value is None else value
 
 
-def parse_body(content: bytes, kind: BodyKind, encoding: str | None = "utf-8") -> Any:
+def parse_body(content: bytes, kind: BodyKind, encoding: str | None = "utf-8", *, untype_xml: bool = False) -> Any:
     """The data of a body of a known kind; binary and empty bodies have none (``None``).
 
     Raises ``ValueError`` when the body is not what its kind says.
@@ -161,7 +117,7 @@ def parse_body(content: bytes, kind: BodyKind, encoding: str | None = "utf-8") -
 
     if kind == "xml":
         try:
-            return parse_xml(content)
+            return parse_xml(content, untype=untype_xml)
         except Exception as exc:  # expat raises its own ExpatError
             raise ValueError(f"invalid XML: {exc}") from None
     if kind in ("text", "html"):

@@ -18,10 +18,11 @@ import weakref
 from collections.abc import AsyncGenerator, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import httpx
 
+from skiff.clock import SYSTEM_CLOCK, Clock
 from skiff.errors import ApiError, AuthError, ConfigError, RateLimited, SkiffError, TransientError
 from skiff.message import Attachment
 from skiff.specs import HttpSpec, PaginationSpec, RequestSpec
@@ -32,7 +33,7 @@ from .guard import GuardedBackend, GuardedTransport
 from .pagination import Page, paginate
 from .ratelimit import NOTICE_AFTER, Limit, RateLimiter, limits_for, parse_rate_limit_headers, waits_log
 from .redact import Redactor, redact_url
-from .retry import CONNECT_ERRORS, RetryEvent, RetryPolicy, parse_retry_after
+from .retry import CONNECT_ERRORS, RetryEvent, RetryPolicy
 from .tls import shared_ssl_context
 from .urls import base_prefix, check_url, endpoint_template, join_url
 
@@ -100,8 +101,30 @@ def _install_log_redactor() -> None:
 _install_log_redactor()
 
 
+progress = waits_log
+"""What a call waits for (rate limits, retries, Retry-After, rebounds), one line each: the CLI shows these on stderr."""
+
+DEFAULT_TOTAL_TIMEOUT: Final = 120.0
+"""Seconds one request may take with all its attempts and waits, unless the caller says otherwise."""
+
+
+class _OutOfTime(Exception):
+    """The call's total timeout ran out before another attempt could begin."""
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
+
+
+def _append(err: SkiffError, note: str) -> None:
+    err.message = f"{err.message} ({note})"
+    err.args = (err.message,)
+
+
 class DeadlineExceeded(httpx.ReadTimeout):
     """The whole request (body included) outlived ``http.deadline``; retried like a read timeout."""
+
+    per_request = True  # False: the call's total timeout cut it
 
 
 class TransientApiError(TransientError, ApiError):
@@ -198,6 +221,8 @@ class HttpClient:
         logger: logging.Logger | None = None,
         secrets: Iterable[str] = (),
         credentials: Mapping[str, str] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
     ) -> None:
         if isinstance(spec.auth, str) or isinstance(spec.rateLimits, str):
             raise ConfigError("http.auth and http.rateLimits must be rendered to lists before the client is built")
@@ -215,8 +240,10 @@ class HttpClient:
         self.limiter = limiter if limiter is not None else RateLimiter()
         self.logger = logger or logging.getLogger("skiff.http")
         self.stats = HttpStats()
-        self.retry = RetryPolicy(spec.retry)
-        self._auth = build_auth(spec.auth)
+        self.clock = clock
+        self.total_timeout = total_timeout
+        self.retry = RetryPolicy(spec.retry, sleep=clock.sleep, rng=clock.random, wall=clock.time)
+        self._auth = build_auth(spec.auth, clock=clock)
         self._secrets = [*auth_secrets(spec.auth), *(s for s in secrets if s)]
         self._redactor = Redactor(self._secrets)
         self._redactor_token: str | None = None
@@ -331,8 +358,19 @@ class HttpClient:
 
     def _on_retry(self, call: _Call, event: RetryEvent) -> None:
         self.stats.retries += 1
-        if event.wait >= NOTICE_AFTER:  # e.g. a 429 with Retry-After: worth telling a person
-            waits_log.info("%s: %s, waiting %.1f s before retrying", call.where, event.reason, event.wait)
+        if event.wait >= NOTICE_AFTER:
+            # At normal verbosity: "429 from /orders: waiting 30 s (Retry-After), attempt 2 of 5".
+            what = str(event.status) if event.status is not None else event.reason
+            why = "Retry-After" if event.retry_after else "backoff"
+            progress.info(
+                "%s from %s: waiting %s (%s), attempt %d of %d",
+                what,
+                call.where.split(" ", 1)[-1],
+                _seconds(event.wait),
+                why,
+                event.attempt + 1,
+                self.spec.retry.maxAttempts,
+            )
         self.logger.debug(
             "%s: %s, retrying in %.2f s (attempt %d of %d)",
             call.where,
@@ -380,9 +418,19 @@ class HttpClient:
         send_headers = self._headers(rtype, headers)
         limits = self._limits(method, path, endpoint, query)
         hold_key = self._hold_key if self.spec.followRateLimitHeaders else None
+        started = self.clock.monotonic()
+        attempts = 0
+
+        def time_left() -> float:
+            return self.total_timeout - (self.clock.monotonic() - started)
 
         async def attempt() -> httpx.Response:
-            permit = await self.limiter.acquire(limits, hold_key=hold_key, max_wait=self.spec.retry.maxWait)
+            nonlocal attempts
+            attempts += 1
+            left = time_left()
+            if left <= 0:
+                raise _OutOfTime
+            permit = await self.limiter.acquire(limits, hold_key=hold_key, max_wait=min(self.spec.retry.maxWait, left))
             self.stats.throttled_waits += permit.waited
             request = self._client.build_request(
                 method,
@@ -396,14 +444,21 @@ class HttpClient:
             try:
                 # One deadline for the whole exchange, body included: the read timeout alone
                 # lets a server that trickles a byte every few seconds hold a request forever.
-                async with asyncio.timeout(self.spec.deadline):
+                limit = min(self.spec.deadline, max(time_left(), 0.001))
+                async with asyncio.timeout(limit):
                     response = await self._client.send(request, stream=True)
                     try:
                         response = await self._read_body(call, response)
                     finally:
                         await response.aclose()
             except TimeoutError:
-                raise DeadlineExceeded(f"no complete response within {self.spec.deadline:g} s") from None
+                per_request = limit >= self.spec.deadline
+                if per_request:
+                    cut = DeadlineExceeded(f"no complete response within {limit:g} s")
+                else:
+                    cut = DeadlineExceeded(f"no answer within the call's {self.total_timeout:g} s timeout")
+                cut.per_request = per_request
+                raise cut from None
             finally:
                 await permit.release()
             if hold_key is not None:
@@ -413,17 +468,27 @@ class HttpClient:
             return response
 
         try:
-            response = await self.retry.run(
-                attempt,
-                method=method,
-                idempotent=idempotent,
-                on_retry=lambda event: self._on_retry(call, event),
-            )
-        except SkiffError:
+            try:
+                response = await self.retry.run(
+                    attempt,
+                    method=method,
+                    idempotent=idempotent,
+                    on_retry=lambda event: self._on_retry(call, event),
+                    time_left=time_left,
+                )
+            except _OutOfTime:
+                raise TransientError(
+                    f"{call.where}: no answer within the call's {self.total_timeout:g} s timeout"
+                ) from None
+            except httpx.HTTPError as exc:
+                raise self._transport_error(call, exc) from None
+            return self._finish(call, response)
+        except SkiffError as err:
+            if attempts > 1 or time_left() <= 0:
+                # The real cost of giving up, not only the last attempt's story.
+                tried = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+                _append(err, f"gave up after {tried} in {_seconds(self.clock.monotonic() - started)}")
             raise
-        except httpx.HTTPError as exc:
-            raise self._transport_error(call, exc) from None
-        return self._finish(call, response)
 
     async def _read_body(self, call: _Call, response: httpx.Response) -> httpx.Response:
         """The response with its body read, refused beyond ``maxResponseBytes`` (decoded)."""
@@ -462,7 +527,8 @@ class HttpClient:
     def _transport_error(self, call: _Call, exc: httpx.HTTPError) -> SkiffError:
         detail = self.redactor.clip(" ".join(str(exc).split()), 200)
         if isinstance(exc, DeadlineExceeded):
-            text = f"{call.where}: no complete response within {self.spec.deadline:g} s (http.deadline)"
+            # Cut by http.deadline (one exchange) or by the call's total timeout, whichever came first.
+            text = f"{call.where}: {exc}" + (" (http.deadline)" if exc.per_request else "")
             if not call.idempotent:
                 text += "; not retried because the server may have processed it"
             return TransientError(text)
@@ -544,7 +610,7 @@ class HttpClient:
                 url=call.shown_url,
             )
         try:
-            return parse_body(content, kind)
+            return parse_body(content, kind, untype_xml=self.spec.untypeXml)
         except ValueError:
             raise ApiError(
                 f"{call.where}: the response (status {status}) is not valid {kind.upper()}",
@@ -567,7 +633,11 @@ class HttpClient:
         else:
             body: Any = None
             try:
-                body = parse_body(content, kind) if kind in ("json", "xml", "text") else None
+                body = (
+                    parse_body(content, kind, untype_xml=self.spec.untypeXml)
+                    if kind in ("json", "xml", "text")
+                    else None
+                )
             except ValueError:
                 body = content.decode("utf-8", errors="replace")
             envelope = self.spec.envelope
@@ -585,7 +655,7 @@ class HttpClient:
         if status in (401, 403):
             return AuthError(text, status=status)
         if status == 429:
-            return RateLimited(text, retry_after=parse_retry_after(response.headers.get("Retry-After")))
+            return RateLimited(text, retry_after=self.retry.retry_after(response))
         if 300 <= status < 400:
             text += " (redirects are not followed)"
         if status in self.retry.statuses or status >= 500:

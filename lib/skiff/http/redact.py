@@ -53,14 +53,24 @@ _MIN_SECRET_LENGTH = 4
 _MIN_B64_FRAGMENT = 6
 
 
+# Headers that carry credentials whatever their value looks like.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+# A name containing one of these is secret-looking (cfg fields, query parameters, headers).
+SECRET_WORDS = ("token", "secret", "password", "passwd", "apikey", "api_key", "api-key", "signature", "session")
+
+
 def is_sensitive_name(name: str) -> bool:
-    """True for parameter or header names that carry credentials (``X-Api-Key``, ``token``)."""
+    """True for field, parameter or header names that carry credentials (``X-Api-Key``, ``token``).
+
+    The one list of secret-looking names: cfg redaction, URL masking and the sandboxes' request
+    logs all ask here.
+    """
     lowered = name.lower()
-    if lowered in SENSITIVE_PARAMS:
+    if lowered in SENSITIVE_PARAMS or lowered in SECRET_HEADERS:
         return True
     if lowered.replace("_", "").replace("-", "").endswith(_NOT_SECRET_SUFFIXES):
         return False
-    return any(word in lowered for word in ("token", "secret", "password", "apikey", "api_key", "api-key"))
+    return any(word in lowered for word in SECRET_WORDS)
 
 
 def secret_text(value: object) -> str | None:
@@ -130,13 +140,14 @@ class Redactor:
         return self(text)[:limit]
 
     def url(self, url: str | httpx.URL) -> str:
-        """A URL fit for a log line: no user info, sensitive query values masked, secrets masked."""
+        """A URL fit for a log line: user info replaced by ``***``, sensitive query values and secrets masked."""
         try:
             parsed = httpx.URL(str(url))
         except (httpx.InvalidURL, TypeError, ValueError):
             return self(str(url))
         if parsed.userinfo:
-            parsed = parsed.copy_with(username=None, password=None)
+            # Neither user nor password, but a sign that credentials were given.
+            parsed = parsed.copy_with(username=MASK, password=None)
         if parsed.query:
             items = [(k, MASK if is_sensitive_name(k) else v) for k, v in parsed.params.multi_items()]
             parsed = parsed.copy_with(params=items)
@@ -150,5 +161,6 @@ def redact(text: str, secrets: Iterable[object]) -> str:
 
 
 def redact_url(url: str | httpx.URL, secrets: Iterable[object] = ()) -> str:
-    """A URL fit for a log line: no user info, sensitive query values masked, secrets masked."""
+    """A URL fit for a log line or an error (API and store URLs alike): user info replaced by
+    ``***``, sensitive query values and known secrets masked."""
     return Redactor(secrets).url(url)

@@ -70,6 +70,8 @@ class RetryEvent:
     attempt: int  # the attempt that failed (1-based)
     wait: float  # seconds until the next attempt
     reason: str  # "status 429", "ConnectError", ...
+    status: int | None = None  # the status that failed, if a response came
+    retry_after: bool = False  # the wait is the server's Retry-After (not backoff)
 
 
 class RetryPolicy:
@@ -81,11 +83,13 @@ class RetryPolicy:
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.spec = spec or RetrySpec.model_validate({})
         self.statuses = frozenset(self.spec.statuses)
         self._sleep = sleep
         self._rng = rng
+        self._wall = wall
 
     @staticmethod
     def is_idempotent(method: str, idempotent: bool | None = None) -> bool:
@@ -114,11 +118,10 @@ class RetryPolicy:
         cap = min(self.spec.maxBackoff, self.spec.initialBackoff * 2.0 ** max(0, attempt - 1))
         return float(cap * self._rng())
 
-    @staticmethod
-    def retry_after(response: httpx.Response | None) -> float | None:
+    def retry_after(self, response: httpx.Response | None) -> float | None:
         if response is None:
             return None
-        return parse_retry_after(response.headers.get("Retry-After"))
+        return parse_retry_after(response.headers.get("Retry-After"), now=self._wall())
 
     async def run(
         self,
@@ -127,11 +130,13 @@ class RetryPolicy:
         method: str,
         idempotent: bool | None = None,
         on_retry: Callable[[RetryEvent], None] | None = None,
+        time_left: Callable[[], float] | None = None,
     ) -> httpx.Response:
         """Call ``attempt`` until it succeeds or may not be repeated.
 
         Returns the last response (maybe a retryable status: the caller maps it to an error)
-        or raises the last exception.
+        or raises the last exception. ``time_left`` (seconds until the call's deadline): no
+        wait that would end after it is begun.
         """
         # Fast path: most requests succeed at once, and tenacity costs ~100 µs per call.
         first: httpx.Response | None = None
@@ -183,6 +188,8 @@ class RetryPolicy:
         def stop(state: RetryCallState) -> bool:
             if state.attempt_number >= self.spec.maxAttempts:
                 return True
+            if time_left is not None and state.upcoming_sleep >= time_left():
+                return True
             return state.idle_for + state.upcoming_sleep > self.spec.maxWait + 1e-9
 
         def before_sleep(state: RetryCallState) -> None:
@@ -190,7 +197,15 @@ class RetryPolicy:
                 return
             response, error = outcome(state)
             reason = f"status {response.status_code}" if response is not None else type(error).__name__
-            on_retry(RetryEvent(state.attempt_number, state.upcoming_sleep, reason))
+            on_retry(
+                RetryEvent(
+                    state.attempt_number,
+                    state.upcoming_sleep,
+                    reason,
+                    status=response.status_code if response is not None else None,
+                    retry_after=self.retry_after(response) is not None,
+                )
+            )
 
         def give_up(state: RetryCallState) -> httpx.Response:
             assert state.outcome is not None

@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from ..errors import ConfigError
-from ..specs import HttpSpec, PaginationSpec, PollingSpec, RequestSpec
+from ..specs import EMIT_BEHAVIORS, HttpSpec, PaginationSpec, PollingSpec, RequestSpec
 from .naming import NAME_PATTERN, access, action_name, camel, humanize, unique
 from .overlay import deep_merge, load_overlay
 from .readme import render_readme
@@ -35,7 +35,7 @@ from .spec import ApiSpec, Operation, Parameter, load_spec
 
 __all__ = ["GenerateResult", "build_component", "generate", "render_component"]
 
-_EMIT_BEHAVIORS = ["emitIndividually", "emitPage", "fetchAll"]
+_EMIT_BEHAVIORS = list(EMIT_BEHAVIORS)
 _JOIN = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
 _PAGINATION = TypeAdapter(PaginationSpec)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import keyword
 import re
 
+from ..component.models import NAME_PATTERN
+
 __all__ = ["NAME_PATTERN", "access", "action_name", "camel", "humanize", "unique"]
 
-NAME_PATTERN = re.compile(r"^[A-Za-z]\w*$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Jinja2 keywords and literals cannot follow a dot; dict methods would shadow a missing key
 # (``body.items`` is the method when the message has no "items").

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from skiff.dotpath import MISSING, get_path
 from skiff.errors import ApiError
-from skiff.message import Message, deterministic_id
-from skiff.polling.keys import MISSING, Key, format_timestamp, get_field, id_key, timestamp_key
+from skiff.message import Message, deterministic_id, page_body
+from skiff.polling.keys import Key, format_timestamp, id_key, timestamp_key
 from skiff.polling.options import PollOptions, Query
 from skiff.polling.state import Frontier, SeenDigest, seen_hash
 
@@ -31,6 +32,7 @@ class PollResult:
 
     emitted: int = 0  # records emitted
     messages: int = 0  # messages emitted (a page counts once with emitPage/fetchAll)
+    pages_emitted: int = 0  # emitPage messages so far (their "page" numbers)
     pages: int = 0  # pages read
     requests: int = 0  # calls of fetch_pages (a new query from the cursor)
     dropped: int = 0  # records skipped because they were emitted before
@@ -134,13 +136,13 @@ class Poller:
             where = f"record at index {index} on page {page_no}"
             if not isinstance(body, Mapping):
                 raise ApiError(f"{where} is not an object: {_short(body)}")
-            raw_id = get_field(body, o.id_field)
+            raw_id = get_path(body, o.id_field, MISSING)
             if raw_id is MISSING or raw_id is None or raw_id == "":
                 raise ApiError(f"{where} has no id field {o.id_field!r}")
             ikey = id_key(raw_id)
             version_raw = MISSING
             if o.version_field:
-                version_raw = get_field(body, o.version_field)
+                version_raw = get_path(body, o.version_field, MISSING)
                 if version_raw is MISSING or version_raw is None:
                     raise ApiError(f"{where} (id {_short(raw_id)}) has no version field {o.version_field!r}")
             if o.cursor_kind == "seen":
@@ -148,7 +150,7 @@ class Poller:
                 recs.append(_Rec(body, ikey, ikey, None, raw_id, version, seen_hash(ikey, version)))
                 continue
             assert o.cursor_field is not None
-            raw_cursor = get_field(body, o.cursor_field)
+            raw_cursor = get_path(body, o.cursor_field, MISSING)
             if raw_cursor is MISSING or raw_cursor is None or raw_cursor == "":
                 raise ApiError(f"{where} (id {_short(raw_id)}) has no cursor field {o.cursor_field!r}")
             if o.cursor_kind == "timestamp":
@@ -186,7 +188,11 @@ class Poller:
         ids = "\x1e".join(self.message_id(r.raw_id, r.version) for r in recs)
         digest = hashlib.sha256(ids.encode()).hexdigest()
         page_id = deterministic_id(self.options.component, self.options.trigger, "page", digest)
-        await emit(Message(body={"results": [r.body for r in recs]}, id=page_id))
+        page = None
+        if self.options.emit_behavior == "emitPage":
+            result.pages_emitted += 1
+            page = result.pages_emitted
+        await emit(Message(body=page_body([r.body for r in recs], page), id=page_id))
         result.emitted += len(recs)
         result.messages += 1
 

@@ -10,11 +10,10 @@ and survives a JSON round trip of the raw value unchanged.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-__all__ = ["MISSING", "Key", "format_timestamp", "get_field", "id_key", "parse_timestamp", "timestamp_key"]
+__all__ = ["Key", "format_timestamp", "id_key", "parse_timestamp", "timestamp_key"]
 
 # (0, n, text): numbers and timestamps (in microseconds); (1, 0, text): other strings.
 Key = tuple[int, int, str]
@@ -24,30 +23,6 @@ _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _INT = re.compile(r"^-?\d{1,30}$")
 # Epoch numbers at or above this are milliseconds (1e11 s is the year 5138).
 _MS_THRESHOLD: Final = 100_000_000_000
-
-
-class _Missing:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Final = _Missing()
-
-
-def get_field(record: Mapping[str, Any], path: str) -> Any:
-    """``record[path]``, or a dotted path into nested objects; ``MISSING`` when absent."""
-    if path in record:
-        return record[path]
-    if "." not in path:
-        return MISSING
-    value: Any = record
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return MISSING
-        value = value[part]
-    return value
 
 
 def parse_timestamp(value: Any) -> datetime:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict
 
 from skiff.errors import ConfigError
 from skiff.polling.keys import Key, timestamp_key
+from skiff.specs import EMIT_BEHAVIORS, EmitBehavior
+from skiff.state.base import SNAPSHOT_LIMIT
 
 if TYPE_CHECKING:
     from skiff.specs import PollingSpec
@@ -19,11 +21,8 @@ __all__ = ["CFG_OPTIONS", "SNAPSHOT_LIMIT", "CursorKind", "PollEmitBehavior", "P
 # The cfg keys every polling trigger takes, declared as fields or not (elastic.io's names).
 CFG_OPTIONS: Final = frozenset({"startTime", "endTime", "pageSize", "emitBehavior", "singlePagePerInterval"})
 
-# elastic.io documents 5 KB as the snapshot limit.
-SNAPSHOT_LIMIT: Final = 5120
-
 CursorKind = Literal["timestamp", "id", "seen"]
-PollEmitBehavior = Literal["emitIndividually", "emitPage", "fetchAll"]
+PollEmitBehavior = EmitBehavior  # one definition: skiff.specs
 
 
 class Query(TypedDict):
@@ -95,7 +94,7 @@ class PollOptions:
             raise ConfigError("a timestamp cursor needs cursorField (the record's modification time)")
         if self.cursor_kind == "id" and not self.cursor_field:
             self.cursor_field = self.id_field
-        if self.emit_behavior not in ("emitIndividually", "emitPage", "fetchAll"):
+        if self.emit_behavior not in EMIT_BEHAVIORS:
             raise ConfigError(f"unknown emitBehavior {self.emit_behavior!r}")
         if self.page_size is not None and self.page_size < 1:
             raise ConfigError(f"pageSize must be at least 1, got {self.page_size}")

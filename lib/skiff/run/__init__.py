@@ -65,6 +65,7 @@ from .events import (
     serialise_error,
 )
 from .executor import Executor, RunResult
+from .rebound import ReboundPolicy
 from .session import Session, StopRequested, Transport, snapshot_key, transport
 
 __all__ = [
@@ -79,6 +80,7 @@ __all__ = [
     "Executor",
     "HttpReply",
     "Rebound",
+    "ReboundPolicy",
     "RunResult",
     "Session",
     "Snapshot",

@@ -12,9 +12,11 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from ..clock import SYSTEM_CLOCK, Clock
 from ..component import Component
 from ..errors import ConfigError
 from ..http import HttpClient, HttpStats, RateLimiter
+from ..http.client import DEFAULT_TOTAL_TIMEOUT
 from ..http.redact import is_sensitive_name, secret_text
 from ..specs import AuthSpec, HttpSpec, RateLimitSpec
 from ..templating import render
@@ -87,10 +89,19 @@ def http_spec(component: Component, cfg: Mapping[str, Any]) -> HttpSpec | None:
 class ClientPool:
     """The HTTP clients of one executor, one per credential set, sharing one rate limiter."""
 
-    def __init__(self, *, limiter: RateLimiter | None = None, transport: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        limiter: RateLimiter | None = None,
+        transport: Any = None,
+        clock: Clock = SYSTEM_CLOCK,
+        timeout: float = DEFAULT_TOTAL_TIMEOUT,
+    ) -> None:
         # One limiter for every client: limits keyed by API key span users.
         self.limiter = limiter if limiter is not None else RateLimiter()
         self._transport = transport
+        self.clock = clock
+        self.timeout = timeout
         self._clients: dict[str, HttpClient] = {}
 
     def client(self, component: Component, cfg: Mapping[str, Any]) -> HttpClient | None:
@@ -108,6 +119,8 @@ class ClientPool:
             limiter=self.limiter,
             transport=self._transport,
             secrets=secrets_of(component, cfg),
+            clock=self.clock,
+            total_timeout=self.timeout,
         )
         self._clients[key] = client
         return client

@@ -17,7 +17,7 @@ from ..component import Component, Function
 from ..errors import ComponentError, ConfigError
 from ..http import HttpClient
 from ..http.records import select_records
-from ..message import Message
+from ..message import Message, page_body
 from ..specs import EmitBehavior, PaginationSpec, PollingSpec, RequestSpec
 from ..templating import render
 from ..validation import SchemaValidator
@@ -208,10 +208,9 @@ class Context:
             return
         for rec in records:
             self._check_output(rec, record=True)
-        wrapper: dict[str, Any] = {"results": records}
-        if page is not None:
-            wrapper["page"] = page
-        await self.emit(wrapper, check=False)
+        # emitPage numbers its pages (an unpaged list is page 1); fetchAll has none.
+        number = None if behavior == "fetchAll" else (page or 1)
+        await self.emit(page_body(records, number), check=False)
 
     async def poll(self, spec: PollingSpec | Mapping[str, Any], *, template: bool = True) -> PollResult:
         """Run one poll of a polling spec (see :mod:`skiff.run.polling`).

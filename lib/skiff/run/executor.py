@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import inspect
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..clock import SYSTEM_CLOCK, Clock
 from ..component import Component, Function
 from ..errors import ApiError, AuthError, ComponentError, ConfigError, SkiffError
 from ..http import HttpClient, HttpStats, RateLimiter
 from ..http.bodies import to_records
+from ..http.client import DEFAULT_TOTAL_TIMEOUT
 from ..http.pagination import requested_page
 from ..http.redact import redact
 from ..message import Message
@@ -101,10 +102,15 @@ class Executor:
         logger: logging.Logger | None = None,
         transport: Any = None,
         unknown_cfg: Literal["error", "ignore"] = "error",
+        clock: Clock = SYSTEM_CLOCK,
+        timeout: float = DEFAULT_TOTAL_TIMEOUT,
     ) -> None:
+        """``clock``: time for retries, token expiry and deadlines (tests pass a ManualClock);
+        ``timeout``: seconds one HTTP request may take with all its attempts and waits."""
         self.validate_output = validate_output
         self.log = logger or log
-        self._pool = ClientPool(limiter=limiter, transport=transport)
+        self.clock = clock
+        self._pool = ClientPool(limiter=limiter, transport=transport, clock=clock, timeout=timeout)
         # A cfg key that no credential or function field declares is a typo (``baseURL``) that
         # would otherwise be ignored silently; "ignore" is for hosts that add keys of their own.
         self._cfg = CfgChecker(unknown=unknown_cfg)
@@ -183,7 +189,7 @@ class Executor:
         raise_errors: bool = False,
     ) -> RunResult:
         """Run one call. Errors become an ``Error`` event and ``RunResult.error``; ``End`` is last."""
-        started = time.monotonic()
+        started = self.clock.monotonic()
         msg = msg or Message(body={})
         result = RunResult(snapshot=dict(snapshot or {}))
         sink = emit or _discard
@@ -224,7 +230,7 @@ class Executor:
             await sink(Error(err, msg))
             if raise_errors:
                 raise err from exc
-        result.elapsed = time.monotonic() - started
+        result.elapsed = self.clock.monotonic() - started
         await sink(End())
         return result
 
@@ -272,7 +278,7 @@ class Executor:
                     return {"verified": True}
                 raise ConfigError("component declares no verifyCredentials")
             if spec.main:
-                result = component.import_callable(spec.main, "verify")(ctx, cfg)
+                result = component.handler(spec.main, "verify")(ctx, cfg)
                 if inspect.isawaitable(result):
                     result = await result
                 return dict(result) if isinstance(result, dict) else {"verified": bool(result)}
@@ -307,7 +313,7 @@ class Executor:
         self.check_cfg(component, None, cfg)
         ctx = self.context(component, None, cfg)
         if spec.main:
-            result = component.import_callable(spec.main, "process")(ctx, cfg)
+            result = component.handler(spec.main, "select")(ctx, cfg)
             if inspect.isawaitable(result):
                 result = await result
             return {str(k): str(v) for k, v in dict(result).items()}

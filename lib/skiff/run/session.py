@@ -13,7 +13,11 @@ The session owns the rest of a trigger's lifecycle:
 - one poller per key: with a store (and not a dry run) the session holds a
   :class:`~skiff.state.Lease` on the key while it runs and checks it before each commit;
   a second session on the key gets ``LeaseHeld`` (a TransientError) from :meth:`Session.run`;
-- a dry run neither takes the lease nor moves the snapshot (the executor emits no snapshots).
+- a dry run neither takes the lease nor moves the snapshot (the executor emits no snapshots);
+- ``UpdateKeys`` merges the new values into the session's cfg (the next run uses them) before
+  the transport persists them;
+- with a :class:`~skiff.run.rebound.ReboundPolicy`, a run that asked for a rebound is run
+  again after the policy's delay (on the executor's clock), up to its limit.
 
 Without a store the snapshot events go to the transport only (the platform keeps them).
 """
@@ -25,9 +29,12 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..component import Component
+from ..errors import TransientError
+from ..http.client import progress
 from ..message import Message
-from .events import Emit, Event, Snapshot, UpdateSnapshot
+from .events import Emit, Event, Rebound, Snapshot, UpdateKeys, UpdateSnapshot
 from .executor import Executor, RunResult
+from .rebound import ReboundPolicy
 
 if TYPE_CHECKING:
     from ..state import Lease, SnapshotStore
@@ -74,6 +81,28 @@ def transport(deliver: Emit, settle: Callable[[], Awaitable[None]] | None = None
     return _Callables(deliver, settle)
 
 
+class _Watching:
+    """Passes events on and notes the rebounds asked for."""
+
+    __slots__ = ("_asked", "_to")
+
+    def __init__(self, to: Transport, asked: list[str]) -> None:
+        self._to = to
+        self._asked = asked
+
+    async def deliver(self, event: Event) -> None:
+        if isinstance(event, Rebound):
+            self._asked.append(event.reason)
+        await self._to.deliver(event)
+
+    async def settle(self) -> None:
+        await self._to.settle()
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
+
+
 class Session:
     """Runs one component function with its snapshot from ``store`` (see the module docstring).
 
@@ -107,8 +136,28 @@ class Session:
         self.snapshot = (await self.store.get(self.key) or {}) if self.store is not None else {}
         return self.snapshot
 
-    async def run(self, msg: Message | None, to: Transport) -> RunResult:
-        """One call: take the lease, load the snapshot, run, commit each snapshot after delivery settles."""
+    async def run(self, msg: Message | None, to: Transport, *, rebounds: ReboundPolicy | None = None) -> RunResult:
+        """One call: take the lease, load the snapshot, run, commit each snapshot after delivery settles.
+
+        ``rebounds``: run again while the handler asks for a rebound (None: the transport handles it).
+        """
+        count = 0
+        while True:
+            asked: list[str] = []
+            result = await self._run_leased(msg, _Watching(to, asked))
+            if rebounds is None or not asked or result.error is not None:
+                return result
+            count += 1
+            if count > rebounds.limit:
+                result.error = TransientError(f"rebound limit of {rebounds.limit} reached: {asked[-1]}")
+                return result
+            delay = rebounds.delay(count)
+            progress.info(
+                "rebound: %s: again in %s (rebound %d of %d)", asked[-1], _seconds(delay), count, rebounds.limit
+            )
+            await self.executor.clock.sleep(delay)
+
+    async def _run_leased(self, msg: Message | None, to: Transport) -> RunResult:
         lease = None
         if self.store is not None and not self.dry_run:
             from ..state import Lease
@@ -134,6 +183,8 @@ class Session:
                 if self.stop is not None and self.stop.is_set():
                     raise StopRequested
                 return
+            if isinstance(event, UpdateKeys):
+                self.cfg = {**self.cfg, **event.keys}  # a rebound or the next poll uses them
             await to.deliver(event)
 
         return await self.executor.run(

@@ -10,13 +10,16 @@ from typing import Any
 __all__ = ["MASK", "RequestLog", "is_secret_name", "mask_headers", "mask_query"]
 
 MASK = "***"
-_SECRET_PARTS = ("auth", "key", "token", "secret", "password", "passwd", "cookie", "session", "signature")
 
 
 def is_secret_name(name: str) -> bool:
-    """Header or parameter names that may carry credentials (Authorization, X-Billbee-Api-Key, ...)."""
-    lowered = name.lower()
-    return any(part in lowered for part in _SECRET_PARTS)
+    """Header or parameter names that may carry credentials (Authorization, X-Api-Key, ...).
+
+    The runtime's one list of secret-looking names (:func:`skiff.http.redact.is_sensitive_name`).
+    """
+    from skiff.http.redact import is_sensitive_name
+
+    return is_sensitive_name(name)
 
 
 def mask_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:

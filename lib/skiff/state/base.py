@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, NamedTuple, Self
-from urllib.parse import urlsplit, urlunsplit
 
 from skiff.errors import ComponentError
+from skiff.http.redact import redact_url  # the one URL redaction (store URLs carry passwords)
 
 __all__ = ["SNAPSHOT_LIMIT", "SnapshotEntry", "SnapshotStore", "decode", "encode", "redact_url"]
 
@@ -109,17 +109,3 @@ def decode(text: str | bytes) -> dict[str, Any]:
         raise ComponentError("a stored snapshot is not a JSON object")
     return value
 
-
-def redact_url(url: str) -> str:
-    """The URL without its password (for errors and logs)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable URL>"
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))

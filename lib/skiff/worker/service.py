@@ -53,7 +53,7 @@ async def service_result(method: str, component: Component, env: Mapping[str, st
 async def _meta_model(executor: Executor, component: Component, name: str, cfg: dict[str, Any]) -> Any:
     fn = component.function(name)
     if fn.model.dynamicMetadata is True and fn.model.main:
-        handler = component.import_callable(fn.model.main, "getMetaModel")
+        handler = component.handler(fn.model.main, "metadata")
         ctx = executor.context(component, None, cfg)
         result = handler(ctx, cfg)
         return await result if inspect.isawaitable(result) else result
