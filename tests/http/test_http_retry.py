@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from skiff.clock import ManualClock
 from skiff.errors import RateLimited, TransientError
 from skiff.http import HttpClient, RetryPolicy, TransientApiError, parse_retry_after
 from skiff.specs import HttpSpec, RetrySpec
@@ -115,32 +116,29 @@ async def test_max_wait_caps_total_backoff() -> None:
 
 
 async def test_429_retry_after_seconds_waits_then_succeeds(live: Callable[..., LiveServer]) -> None:
-    server = live([counting([429], {"Retry-After": "1"})])
-    async with HttpClient(HttpSpec(baseUrl=server.url, retry=FAST)) as client:
-        started = time.monotonic()
+    server = live([counting([429], {"Retry-After": "3"})])
+    clock = ManualClock()  # the 3 s pass on the clock, not in the test
+    async with HttpClient(HttpSpec(baseUrl=server.url, retry=FAST), clock=clock) as client:
         assert (await client.get("/r"))["ok"] is True
-        assert time.monotonic() - started >= 0.9
-    first, second = server.hits
-    assert second.at - first.at >= 0.9
+    assert clock.slept == [3.0]  # the server's Retry-After, not backoff
     assert client.stats.status_429 == 1 and client.stats.retries == 1 and client.stats.requests == 2
 
 
 async def test_retry_after_http_date(live: Callable[..., LiveServer]) -> None:
     calls = {"n": 0}
+    clock = ManualClock()  # a whole second: HTTP dates have no fractions
 
     async def handler(request: Request) -> JSONResponse:
         calls["n"] += 1
         if calls["n"] == 1:
-            # HTTP dates have whole seconds: 2 s ahead means a wait of 1 to 2 s.
-            when = formatdate(time.time() + 2, usegmt=True)
+            when = formatdate(clock.time() + 5, usegmt=True)  # the server's clock agrees with ours
             return JSONResponse({}, status_code=503, headers={"Retry-After": when})
         return JSONResponse({"ok": True})
 
     server = live([Route("/r", handler)])
-    async with HttpClient(HttpSpec(baseUrl=server.url, retry=FAST)) as client:
+    async with HttpClient(HttpSpec(baseUrl=server.url, retry=FAST), clock=clock) as client:
         assert (await client.get("/r"))["ok"] is True
-    first, second = server.hits
-    assert second.at - first.at >= 0.9
+    assert clock.slept == [5.0] and server.count("/r") == 2
 
 
 async def test_two_503_then_200(live: Callable[..., LiveServer]) -> None:

@@ -27,6 +27,8 @@ __all__ = [
 
 STEP_ID = r"^[A-Za-z][A-Za-z0-9_]*$"
 FLOW_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -108,4 +108,3 @@ def decode(text: str | bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ComponentError("a stored snapshot is not a JSON object")
     return value
-
