@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import aio_pika
@@ -212,6 +212,17 @@ def rabbitmqctl(*args: str) -> str:
 class WorkerProcess:
     """``skiff worker`` in a subprocess; its stderr is collected line by line."""
 
+    started: ClassVar[list[subprocess.Popen[str]]] = []
+
+    @classmethod
+    def kill_all(cls) -> None:
+        """Kill every worker a test left running (a failed assertion skips its SIGTERM)."""
+        while cls.started:
+            proc = cls.started.pop()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+
     def __init__(self, env: dict[str, str], *args: str) -> None:
         import sys
         import threading
@@ -227,6 +238,7 @@ class WorkerProcess:
             stderr=subprocess.PIPE,
             text=True,
         )
+        WorkerProcess.started.append(self.proc)
         assert sys.executable
 
         def pump() -> None:

@@ -146,3 +146,35 @@ async def test_connections_closed_by_the_broker_under_load_nothing_lost(tmp_path
         assert all(ids == {derived_id(parent, 0)} for parent, ids in by_parent.items())
     finally:
         rabbitmqctl("delete_vhost", vhost)
+
+
+async def test_sigterm_with_the_broker_gone_and_a_message_in_flight_stops(tmp_path: Path) -> None:
+    """The vhost is deleted under a worker holding a message: SIGTERM still ends it, exit 0.
+
+    Nothing is acked on the lost connection; the platform redelivers the message elsewhere.
+    """
+    require_broker()
+    vhost = f"skiff-test-{uuid.uuid4().hex[:8]}"
+    rabbitmqctl("add_vhost", vhost)
+    try:
+        rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        url = vhost_url(vhost)
+        p = Platform(url)
+        connection = await aio_pika.connect(url)
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(p.exchange, aio_pika.ExchangeType.DIRECT)
+        inq = await channel.declare_queue(p.input_queue)
+        await inq.bind(exchange, p.keys()["input"])
+        started, release = tmp_path / "started", tmp_path / "release"
+        step = step_file(tmp_path, {"started": str(started), "release": str(release)})
+        worker = WorkerProcess(p.env("late"), "--step", step)
+        await worker.ready()
+        await send(channel, p, {"n": 1})
+        await _until(started.exists)
+        await connection.close()
+    finally:
+        rabbitmqctl("delete_vhost", vhost)
+    worker.proc.send_signal(signal.SIGTERM)
+    release.touch()  # the handler now emits onto a connection that is gone
+    assert await worker.wait(40) == 0, worker.lines[-20:]
+    assert any("connection lost" in line for line in worker.lines), worker.lines[-20:]
