@@ -94,6 +94,27 @@ async def test_in_flight_request_keeps_its_place() -> None:
     await permit.release()
 
 
+async def test_requests_under_the_same_limits_go_first_come_first_served() -> None:
+    # Pages fetched ahead must leave in their order: the limiter admits waiters in turn.
+    limiter = RateLimiter(margin=0.0)
+    limit = Limit(requests=1, per_seconds=0.02, key=("fifo",))
+    first = await limiter.acquire([limit])
+    admitted: list[str] = []
+
+    async def wait_turn(name: str) -> None:
+        permit = await limiter.acquire([limit])
+        admitted.append(name)
+        await permit.release()
+
+    tasks = []
+    for name in ("b", "c", "d", "e"):
+        tasks.append(asyncio.create_task(wait_turn(name)))
+        await asyncio.sleep(0)  # each is waiting before the next one asks
+    await first.release()
+    await asyncio.gather(*tasks)
+    assert admitted == ["b", "c", "d", "e"]
+
+
 # ---------------------------------------------------------------- live server
 
 
