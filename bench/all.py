@@ -345,10 +345,9 @@ def rate_section(report: Report, args: argparse.Namespace, tmp: Path) -> None:
         label = "rate-limited sync, one process (Billbee sandbox, real throttles)"
         _rate_rows(report, label, _server_log(info), interval, run.wall)
 
-        help_text = "".join(
-            subprocess.run([SKIFF, *where, "--help"], capture_output=True, text=True).stdout for where in ([], ["run"])
-        )
-        if "--rate-limits" not in help_text:
+        run_help = subprocess.run([SKIFF, "run", "--help"], capture_output=True, text=True).stdout
+        top_help = subprocess.run([SKIFF, "--help"], capture_output=True, text=True).stdout
+        if "--rate-limits" not in run_help + top_help:
             report.add(
                 "rate-limited sync, two processes sharing the limit through Redis",
                 "not run: skiff has no --rate-limits option in this tree",
@@ -359,8 +358,8 @@ def rate_section(report: Report, args: argparse.Namespace, tmp: Path) -> None:
         httpx.delete(f"{info['url']}/_sandbox/requests")
         time.sleep(1.2)  # the first sync's windows pass
         redis_url = os.environ.get("SKIFF_BENCH_REDIS", "redis://127.0.0.1:6379/0")
-        shared = cmd  # SKIFF_RATE_LIMITS is what --rate-limits sets, wherever the option sits
-        env = {**_env(), "SKIFF_RATE_LIMITS": redis_url}
+        shared = [*cmd, "--rate-limits", redis_url] if "--rate-limits" in run_help else cmd
+        env = {**_env(), "SKIFF_RATE_LIMITS": redis_url}  # where the option is the group's
         outs = [tmp / f"rate{i}.out" for i in (1, 2)]
         with open(outs[0], "wb") as one, open(outs[1], "wb") as two:
             t0 = time.perf_counter()
