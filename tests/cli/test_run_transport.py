@@ -96,12 +96,12 @@ def test_update_keys_rewrites_a_cfg_file_and_never_prints_the_values(tmp_path: P
     (tmp_path / "c").mkdir()
     folder = component(tmp_path / "c", KEYS)
     cfg_file = tmp_path / "cfg.json"
-    cfg_file.write_text(json.dumps({"token": "0ld-t0ken-value", "other": 1}))
+    cfg_file.write_text(json.dumps({"token": "0ld-t0ken-value", "_account": "acc-1"}))
     done = subprocess.run(
         [*skiff_cmd("run", str(folder), "act", body={}), "--cfg", f"@{cfg_file}"], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(cfg_file.read_text()) == {"token": "n3w-t0ken-value", "other": 1}
+    assert json.loads(cfg_file.read_text()) == {"token": "n3w-t0ken-value", "_account": "acc-1"}
     assert done.stderr.strip() == f"updateKeys: token updated in {cfg_file}"
     # Inline cfg: nowhere to keep them; named, never shown.
     inline = subprocess.run(

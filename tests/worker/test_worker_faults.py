@@ -178,3 +178,4 @@ async def test_sigterm_with_the_broker_gone_and_a_message_in_flight_stops(tmp_pa
     release.touch()  # the handler now emits onto a connection that is gone
     assert await worker.wait(40) == 0, worker.lines[-20:]
     assert any("connection lost" in line for line in worker.lines), worker.lines[-20:]
+    assert not any(line.startswith("Traceback") for line in worker.lines), worker.lines  # one line each

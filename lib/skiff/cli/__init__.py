@@ -117,6 +117,16 @@ class _Group(LazyGroup):
             _reader_gone()
 
 
+class _OneLine(logging.Filter):
+    """Drops the traceback of a log record: stderr gets one line per problem without --debug."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        record.stack_info = None
+        return True
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Log requests and show tracebacks on stderr.")
 @click.version_option(None, "-V", "--version", package_name="skiff")
@@ -138,6 +148,11 @@ def cli(debug: bool) -> None:
     if not debug:
         # httpx logs every request at INFO; our own debug logs redact secrets.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        # Libraries log tracebacks with their warnings (aiormq on a dropped connection): one
+        # line each unless --debug.
+        for handler in logging.getLogger().handlers:
+            if not any(isinstance(f, _OneLine) for f in handler.filters):
+                handler.addFilter(_OneLine())
     else:
         from ..http.client import LogRedactor
 
