@@ -341,7 +341,11 @@ def _load_cfg(cfg: str | None) -> dict[str, Any]:
     type=click.Path(file_okay=False),
     help="Write each attachment (PDFs, downloads) into this folder; the output names each file (its url).",
 )
-@click.option("--rate-limits", help="Share rate-limit windows with other processes (redis://...).")
+@click.option(
+    "--rate-limits",
+    envvar="SKIFF_RATE_LIMITS",
+    help="Share rate-limit windows with other processes (redis://...; env SKIFF_RATE_LIMITS).",
+)
 @click.option("--timeout", default="120s", show_default=True, help="Total time one request may take, retries included.")
 @click.option("--rebound-delay", default="15s", show_default=True, help="Wait before the first rebound (doubling).")
 @click.option("--rebound-limit", default=20, show_default=True, type=int, help="Rebounds before giving up.")

@@ -65,7 +65,11 @@ def _show_waits() -> None:
 @click.option("--messages", is_flag=True, help="Print whole messages, not only bodies.")
 @click.option("--flow-id", default="default", help="Keys the trigger's snapshot (one per flow).")
 @click.option("--max-polls", type=int, help="Stop after this many polls.")
-@click.option("--rate-limits", help="Share rate-limit windows with other processes (redis://...).")
+@click.option(
+    "--rate-limits",
+    envvar="SKIFF_RATE_LIMITS",
+    help="Share rate-limit windows with other processes (redis://...; env SKIFF_RATE_LIMITS).",
+)
 @click.option("--timeout", default="120s", show_default=True, help="Total time one request may take, retries included.")
 def poll(
     component: str,

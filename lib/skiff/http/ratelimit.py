@@ -239,6 +239,7 @@ class RateLimiter:
         self._storage: Any = None
         self._strategy: Any = None
         self._local = uri.startswith("async+memory")
+        self._redis_url = uri.removeprefix("async+") if uri.startswith(("async+redis://", "async+rediss://")) else None
         self.margin = margin
         self._holds: dict[str, float] = {}
         self._in_flight: dict[tuple[str, ...], int] = {}
@@ -259,9 +260,15 @@ class RateLimiter:
     @property
     def strategy(self) -> Any:
         if self._strategy is None:
-            from limits.aio.strategies import MovingWindowRateLimiter
+            if self._redis_url is not None:
+                # Exact fractional windows (limits' own Redis window rounds up to whole seconds).
+                from .redis_windows import RedisWindows
 
-            self._strategy = MovingWindowRateLimiter(self.storage)
+                self._strategy = RedisWindows(self._redis_url)
+            else:
+                from limits.aio.strategies import MovingWindowRateLimiter
+
+                self._strategy = MovingWindowRateLimiter(self.storage)
         return self._strategy
 
     def _bind(self) -> None:
@@ -278,8 +285,9 @@ class RateLimiter:
     def _item(self, limit: Limit) -> Any:
         item = self._items.get(limit)
         if item is None:
-            # Shared storages need whole seconds; completion stamps already cover latency.
-            window = limit.per_seconds + self.margin if self._local else float(math.ceil(limit.per_seconds))
+            # Other shared storages need whole seconds; completion stamps already cover latency.
+            exact = self._local or self._redis_url is not None
+            window = limit.per_seconds + self.margin if exact else float(math.ceil(limit.per_seconds))
             if len(self._items) >= 4096:
                 self._items.clear()
             item = self._items[limit] = _window_cls()(limit, window)

@@ -7,6 +7,7 @@ limit windows are shared by every call made with it), one rate limiter for the w
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -98,7 +99,11 @@ class ClientPool:
         timeout: float = DEFAULT_TOTAL_TIMEOUT,
     ) -> None:
         # One limiter for every client: limits keyed by API key span users.
-        self.limiter = limiter if limiter is not None else RateLimiter()
+        if limiter is None:
+            # SKIFF_RATE_LIMITS=redis://... (what --rate-limits sets): windows shared with every
+            # process on that Redis.
+            limiter = RateLimiter(os.environ.get("SKIFF_RATE_LIMITS") or "memory://")
+        self.limiter = limiter
         self._transport = transport
         self.clock = clock
         self.timeout = timeout
