@@ -91,3 +91,24 @@ async def test_the_deadline_covers_the_body(live: Any) -> None:
     async with HttpClient(_spec(server.url, timeout=5, deadline=1)) as client:
         with pytest.raises(TransientError, match=r"no complete response within 1 s \(http.deadline\)"):
             await asyncio.wait_for(client.get("/trickle"), 60)
+
+
+async def octet_json(request: Request) -> Response:
+    return Response(b'[{"id": 1}, {"id": 2}]', media_type="application/octet-stream")
+
+
+async def deep_json(request: Request) -> Response:
+    return Response(b"[" * 2000 + b"]" * 2000, media_type="application/json")
+
+
+async def test_json_served_as_octet_stream_is_parsed(live: Any) -> None:
+    server = live([Route("/octet", octet_json)])
+    async with HttpClient(_spec(server.url)) as client:
+        assert await client.get("/octet") == [{"id": 1}, {"id": 2}]
+
+
+async def test_json_nested_2000_levels_is_an_api_error(live: Any) -> None:
+    server = live([Route("/deep", deep_json)])
+    async with HttpClient(_spec(server.url)) as client:
+        with pytest.raises(ApiError, match=r"is not valid JSON \(nested too deeply\)"):
+            await client.get("/deep")

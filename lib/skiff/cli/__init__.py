@@ -32,10 +32,35 @@ def _fail(err: SkiffError) -> NoReturn:
     sys.exit(err.exit_code)
 
 
+MAX_ARG_DEPTH = 200  # real cfg and bodies nest a few levels; deeper only exhausts recursion
+
+
+def _depth(value: Any) -> int:
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_ARG_DEPTH:
+                stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
 def parse_json_arg(value: str | None, what: str, *, error: type[SkiffError] = ConfigError) -> Any:
     """``--cfg``/``--body``: inline JSON, ``@file`` (JSON or YAML), or ``-`` for stdin."""
     if value is None:
         return {}
+    try:
+        parsed = _parse_json_arg(value, what, error)
+    except RecursionError:
+        raise error(f"--{what}: nested more than {MAX_ARG_DEPTH} levels deep") from None
+    if _depth(parsed) > MAX_ARG_DEPTH:
+        raise error(f"--{what}: nested more than {MAX_ARG_DEPTH} levels deep")
+    return parsed
+
+
+def _parse_json_arg(value: str, what: str, error: type[SkiffError]) -> Any:
     source = f"--{what}"
     text = value
     if value == "-":

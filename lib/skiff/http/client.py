@@ -611,9 +611,10 @@ class HttpClient:
             )
         try:
             return parse_body(content, kind, untype_xml=self.spec.untypeXml)
-        except ValueError:
+        except ValueError as exc:
+            deep = " (nested too deeply)" if "too deeply" in str(exc) else ""
             raise ApiError(
-                f"{call.where}: the response (status {status}) is not valid {kind.upper()}",
+                f"{call.where}: the response (status {status}) is not valid {kind.upper()}{deep}",
                 status=status,
                 method=call.method,
                 url=call.shown_url,
