@@ -14,6 +14,7 @@ reads it: ``body.items[2].price``.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -165,9 +166,10 @@ def _ref_file(base_dir: Path, uri: str) -> Path | None:
         return None
     if "://" in target and not target.startswith("file://"):
         return None
-    root = base_dir.resolve()
-    path = (root / target.removeprefix("file://")).resolve()
-    return path if path.is_relative_to(root) else None
+    # As written, like ``main`` (skiff.component.paths): a symlink inside the folder is followed.
+    root = os.path.normpath(os.path.abspath(base_dir))
+    path = os.path.normpath(os.path.join(root, target.removeprefix("file://")))
+    return Path(path) if path.startswith(root.rstrip(os.sep) + os.sep) else None
 
 
 def ref_problems(schema: Any, base_dir: Path | None) -> list[str]:
