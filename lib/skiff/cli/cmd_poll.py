@@ -86,6 +86,7 @@ def poll(
 ) -> None:
     """Poll a trigger every interval until stopped; each poll commits its snapshot."""
     from ..run import Executor
+    from ..state import LeaseHeld
     from . import _cfg_file, _load_cfg, parse_json_arg
     from .runner import StopRequested, run_call, shared_limiter
 
@@ -146,6 +147,10 @@ def poll(
                     )
                 except StopRequested:
                     break
+                except LeaseHeld as held:
+                    # Another poller runs on this key: say so once a round, and try again later.
+                    print(held.one_line(), file=sys.stderr)
+                    code = held.exit_code
                 polls += 1
                 if code not in (0, 5) or (max_polls is not None and polls >= max_polls):
                     break  # config/auth/API errors do not fix themselves; transient ones may
