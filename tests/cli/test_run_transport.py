@@ -45,7 +45,12 @@ def component(tmp_path: Path, handler: str) -> Path:
     (tmp_path / "actions" / "act.py").write_text(handler)
     data = {
         "title": "T",
-        "credentials": {"fields": {"token": {"label": "Token", "viewClass": "PasswordFieldView"}}},
+        "credentials": {
+            "fields": {
+                "token": {"label": "Token", "viewClass": "PasswordFieldView"},
+                "other": {"label": "Other", "viewClass": "NumberFieldView"},
+            }
+        },
         "actions": {"act": {"title": "act", "main": "./actions/act.py"}},
     }
     (tmp_path / "component.json").write_text(json.dumps(data))

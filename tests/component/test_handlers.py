@@ -25,7 +25,12 @@ def make(
     )
     data: dict[str, Any] = {
         "title": "T",
-        "credentials": {"fields": {"kind": {"label": "Kind", "viewClass": "SelectView", "model": "kinds"}}},
+        "credentials": {
+            "fields": {
+                "kind": {"label": "Kind", "viewClass": "SelectView", "model": "kinds"},
+                "ok": {"label": "OK", "viewClass": "NumberFieldView"},
+            }
+        },
         "verifyCredentials": {"main": "./verify.py"},
         "selectModels": {"kinds": {"main": "./select.py"}},
         "actions": {"act": {"title": "act", "main": "./act.py", "dynamicMetadata": True}},
