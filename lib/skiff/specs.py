@@ -25,6 +25,8 @@ __all__ = [
     "ErrorSpec",
     "FromIdPagination",
     "HttpSpec",
+    "LinkPagination",
+    "NextUrlPagination",
     "NoAuth",
     "OAuth2ClientCredentials",
     "OffsetPagination",
@@ -186,8 +188,26 @@ class CursorPagination(_PaginationBase):
     cursorPath: str = "startingAfterId"
 
 
+class LinkPagination(_PaginationBase):
+    """RFC 8288 ``Link`` headers: the page named ``rel`` (``next``) is fetched until none is named."""
+
+    type: Literal["link"] = "link"
+    rel: str = "next"
+    sizeParam: str | None = None  # sent with the first request only (the links carry it on)
+    size: int = Field(100, ge=1)
+
+
+class NextUrlPagination(_PaginationBase):
+    """The next page's URL in the body (``next``, ``links.next``, ``@odata.nextLink``)."""
+
+    type: Literal["nextUrl"] = "nextUrl"
+    nextPath: str = "next"
+    sizeParam: str | None = None  # sent with the first request only
+    size: int = Field(100, ge=1)
+
+
 PaginationSpec = Annotated[
-    PagePagination | OffsetPagination | FromIdPagination | CursorPagination,
+    PagePagination | OffsetPagination | FromIdPagination | CursorPagination | LinkPagination | NextUrlPagination,
     Field(discriminator="type"),
 ]
 

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from skiff.errors import ApiError, InputError
 from skiff.http import HttpClient, Page
-from skiff.http.pagination import requested_page
+from skiff.http.paging import requested_page
 from skiff.specs import (
     CursorPagination,
     EnvelopeSpec,
@@ -259,7 +259,7 @@ def test_a_bad_page_is_an_input_error(given: dict[str, Any]) -> None:
 
 def test_loop_guard_memory_does_not_grow_with_record_size() -> None:
     """4,000 pages of 1 KB records: the guard keeps a 16-byte digest per page, not the records."""
-    from skiff.http.pagination import _Guard
+    from skiff.http.paging.base import Guard as _Guard
 
     guard = _Guard("GET /orders")
     big = "x" * 1000

@@ -10,7 +10,7 @@ from __future__ import annotations
 from .auth import OAuth2ClientCredentialsAuth, StaticAuth, auth_secrets, build_auth
 from .bodies import MISSING, get_path, has_path, parse_body, parse_xml, to_records, vendor_error
 from .client import HttpClient, HttpStats, Response, ResponseType, TransientApiError
-from .pagination import Page, paginate
+from .paging import Page, paginate
 from .ratelimit import Limit, Permit, RateLimiter, limits_for, parse_rate_limit_headers
 from .redact import Redactor, redact, redact_url
 from .retry import RetryPolicy, parse_retry_after

@@ -16,7 +16,7 @@ import ssl
 import time
 import weakref
 from collections.abc import AsyncGenerator, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import Any, Final, Literal
 
@@ -30,7 +30,7 @@ from skiff.specs import HttpSpec, PaginationSpec, RequestSpec
 from .auth import OAuth2ClientCredentialsAuth, auth_secrets, build_auth
 from .bodies import MISSING, BodyKind, body_kind, get_path, parse_body, vendor_error
 from .guard import GuardedBackend, GuardedTransport
-from .pagination import Page, paginate
+from .paging import Page, paginate
 from .ratelimit import NOTICE_AFTER, Limit, RateLimiter, limits_for, parse_rate_limit_headers, waits_log
 from .redact import Redactor, redact_url
 from .retry import CONNECT_ERRORS, RetryEvent, RetryPolicy
@@ -163,6 +163,8 @@ class Response:
     content_type: str
     url: str
     raw: Any = None
+    # The URL as sent (secrets and all): relative next-page links resolve against it. Never shown.
+    request_url: str = field(default="", repr=False)
 
     @property
     def text(self) -> str:
@@ -589,6 +591,7 @@ class HttpClient:
             content_type=ctype,
             url=self.redactor.url(response.url) if response.url.query else str(response.url),
             raw=raw,
+            request_url=str(response.url),
         )
 
     def _parse(self, call: _Call, status: int, ctype: str, content: bytes) -> Any:
@@ -724,7 +727,10 @@ class HttpClient:
         """
         endpoint = endpoint or endpoint_template(request.method, request.path)
 
-        async def fetch(query: dict[str, Any]) -> Response:
+        async def fetch(query: dict[str, Any], url: str | None = None) -> Response:
+            if url is not None:  # a next link: the URL carries its query; headers and body still go
+                request_at = request.model_copy(update={"path": url, "query": {}})
+                return await self.send(request_at, idempotent=idempotent, endpoint=endpoint)
             return await self.send(request, query=query, idempotent=idempotent, endpoint=endpoint)
 
         where = _Call(request.method, request.path, join_url(self.base_url, request.path), True, "auto", self.redactor)

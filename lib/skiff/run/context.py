@@ -139,7 +139,7 @@ class Context:
         The one engine behind declarative actions and the generic ``http`` component: paging,
         records, binary attachments and emit behaviour live here. With ``emit=False`` nothing
         is emitted and the records (or the body) are returned. ``start`` resumes paging there
-        (see :func:`skiff.http.pagination.paginate`); ``one_page`` reads that one page only.
+        (see :func:`skiff.http.paging.paginate`); ``one_page`` reads that one page only.
         """
         call = (
             request

@@ -20,7 +20,7 @@ from ..errors import ApiError, AuthError, ComponentError, ConfigError, SkiffErro
 from ..http import HttpClient, HttpStats, RateLimiter
 from ..http.bodies import to_records
 from ..http.client import DEFAULT_TOTAL_TIMEOUT
-from ..http.pagination import requested_page
+from ..http.paging import requested_page
 from ..http.redact import redact
 from ..message import Message
 from ..specs import HttpSpec
