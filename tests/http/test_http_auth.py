@@ -248,3 +248,16 @@ async def test_token_never_logged(live: Callable[..., LiveServer], caplog: pytes
         base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode(),
     ):
         assert secret not in caplog.text
+
+
+def test_every_auth_type_of_the_vocabulary_is_in_the_registry() -> None:
+    """A new auth type is its model in skiff.specs plus one module in skiff.http.auth_types."""
+    import typing
+
+    from skiff.http.auth_types import AUTH_TYPES
+    from skiff.specs import AuthSpec
+
+    union = typing.get_args(typing.get_args(AuthSpec)[0])
+    assert {model.model_fields["type"].default for model in union} == set(AUTH_TYPES)
+    entry = {"type": "apiKey", "in": "query", "name": "api_key"}
+    assert AUTH_TYPES["apiKey"].describe(entry) == "API key in query `api_key`"

@@ -8,7 +8,6 @@ concurrent requests, refresh it before it expires and once on a 401.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 import time
@@ -21,18 +20,14 @@ import httpx
 
 from skiff.clock import SYSTEM_CLOCK, Clock
 from skiff.errors import AuthError, ConfigError, TransientError
-from skiff.specs import ApiKeyAuth, AuthSpec, BasicAuth, BearerAuth, NoAuth, OAuth2ClientCredentials
+from skiff.specs import AuthSpec, OAuth2ClientCredentials
 
+from .auth_types import auth_type, basic_header
 from .bodies import vendor_error
 from .redact import Redactor, redact_url
 from .urls import check_url
 
 __all__ = ["OAuth2ClientCredentialsAuth", "StaticAuth", "auth_secrets", "build_auth"]
-
-
-def _basic_header(username: str, password: str) -> str:
-    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-    return f"Basic {token}"
 
 
 class StaticAuth(httpx.Auth):
@@ -127,7 +122,7 @@ class OAuth2ClientCredentialsAuth(httpx.Auth):
             form["scope"] = self.spec.scope
         headers = {"Accept": "application/json"}
         if self.spec.clientAuth == "basic":
-            headers["Authorization"] = _basic_header(self.spec.clientId, self.spec.clientSecret)
+            headers["Authorization"] = basic_header(self.spec.clientId, self.spec.clientSecret)
         else:
             form["client_id"] = self.spec.clientId
             form["client_secret"] = self.spec.clientSecret
@@ -209,49 +204,34 @@ class OAuth2ClientCredentialsAuth(httpx.Auth):
 
 
 def build_auth(specs: Sequence[AuthSpec], *, clock: Clock = SYSTEM_CLOCK) -> httpx.Auth | None:
-    """One httpx auth applying every spec; ConfigError when two of them claim the same header."""
+    """One httpx auth applying every spec (each through its type in :mod:`skiff.http.auth_types`);
+    ConfigError when two of them claim the same header."""
     headers: dict[str, str] = {}
     params: dict[str, str] = {}
-    oauth: OAuth2ClientCredentials | None = None
+    flows: list[AuthSpec] = []
 
-    def put(target: dict[str, str], name: str, value: str, kind: str) -> None:
+    def put(where: str, name: str, value: str) -> None:
+        target = headers if where == "header" else params
         if name.lower() in (k.lower() for k in target):
-            raise ConfigError(f"http.auth: two auth entries set {kind} {name!r}")
+            raise ConfigError(f"http.auth: two auth entries set {where} {name!r}")
         target[name] = value
 
     for spec in specs:
-        if isinstance(spec, NoAuth):
-            continue
-        if isinstance(spec, BasicAuth):
-            put(headers, "Authorization", _basic_header(spec.username, spec.password), "header")
-        elif isinstance(spec, ApiKeyAuth):
-            put(headers if spec.in_ == "header" else params, spec.name, spec.value, spec.in_)
-        elif isinstance(spec, BearerAuth):
-            put(headers, "Authorization", f"Bearer {spec.token}", "header")
-        elif isinstance(spec, OAuth2ClientCredentials):
-            if oauth is not None:
-                raise ConfigError("http.auth: only one oauth2 entry is supported")
-            oauth = spec
-        else:  # pragma: no cover  (the AuthSpec union is closed)
-            raise ConfigError(f"http.auth: unknown auth type {getattr(spec, 'type', spec)!r}")
+        if not auth_type(spec.type).apply(spec, put):
+            flows.append(spec)
     static = StaticAuth(headers, params) if headers or params else None
-    if oauth is not None:
-        if any(k.lower() == "authorization" for k in headers):
-            raise ConfigError("http.auth: oauth2 and another entry both set the Authorization header")
-        return OAuth2ClientCredentialsAuth(oauth, static=static, clock=clock.monotonic, wall_clock=clock.time)
-    return static
+    if not flows:
+        return static
+    if len(flows) > 1:
+        raise ConfigError(f"http.auth: only one token flow is supported, got {len(flows)}")
+    flow = flows[0]
+    if not isinstance(flow, OAuth2ClientCredentials):  # pragma: no cover  (oauth2 is the one flow)
+        raise ConfigError(f"http.auth: {flow.type!r} has no token flow")
+    if any(k.lower() == "authorization" for k in headers):
+        raise ConfigError("http.auth: oauth2 and another entry both set the Authorization header")
+    return OAuth2ClientCredentialsAuth(flow, static=static, clock=clock.monotonic, wall_clock=clock.time)
 
 
 def auth_secrets(specs: Sequence[AuthSpec]) -> list[str]:
     """Every secret value in the specs (API keys, passwords, tokens, client secrets)."""
-    out: list[str] = []
-    for spec in specs:
-        if isinstance(spec, BasicAuth):
-            out += [spec.password, f"{spec.username}:{spec.password}"]
-        elif isinstance(spec, ApiKeyAuth):
-            out.append(spec.value)
-        elif isinstance(spec, BearerAuth):
-            out.append(spec.token)
-        elif isinstance(spec, OAuth2ClientCredentials):
-            out += [spec.clientSecret, f"{spec.clientId}:{spec.clientSecret}"]
-    return [s for s in out if s]
+    return [s for spec in specs for s in auth_type(spec.type).secrets(spec) if s]

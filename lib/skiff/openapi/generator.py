@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from ..errors import ConfigError
+from ..http.auth_types import auth_type
 from ..specs import EMIT_BEHAVIORS, HttpSpec, PaginationSpec, PollingSpec, RequestSpec
 from .naming import NAME_PATTERN, access, action_name, camel, humanize, unique
 from .overlay import deep_merge, load_overlay
@@ -125,81 +126,9 @@ class _Builder:
                 return camel(f"{scheme_name}_{default}") if shared else default
 
             order = len(fields) + 1
-            if scheme.kind == "apiKey":
-                key = fname("apiKey")
-                where = "header" if scheme.location == "header" else "query parameter"
-                fields[key] = {
-                    "label": "API key",
-                    "viewClass": "PasswordFieldView",
-                    "required": True,
-                    "note": f"Sent as {where} {scheme.param_name}.",
-                    "order": order,
-                }
-                auth.append(
-                    {
-                        "type": "apiKey",
-                        "in": scheme.location,
-                        "name": scheme.param_name,
-                        "value": f"{{{{ cfg.{key} }}}}",
-                    }
-                )
-            elif scheme.kind == "basic":
-                user, password = fname("username"), fname("password")
-                fields[user] = {
-                    "label": "User name",
-                    "viewClass": "TextFieldView",
-                    "required": True,
-                    "order": order,
-                }
-                fields[password] = {
-                    "label": "Password",
-                    "viewClass": "PasswordFieldView",
-                    "required": True,
-                    "order": order + 1,
-                }
-                auth.append(
-                    {
-                        "type": "basic",
-                        "username": f"{{{{ cfg.{user} }}}}",
-                        "password": f"{{{{ cfg.{password} }}}}",
-                    }
-                )
-            elif scheme.kind == "bearer":
-                key = fname("token")
-                fields[key] = {
-                    "label": "Bearer token",
-                    "viewClass": "PasswordFieldView",
-                    "required": True,
-                    "order": order,
-                }
-                auth.append({"type": "bearer", "token": f"{{{{ cfg.{key} }}}}"})
-            elif scheme.kind == "oauth2":
-                cid, secret = fname("clientId"), fname("clientSecret")
-                fields[cid] = {
-                    "label": "Client ID",
-                    "viewClass": "TextFieldView",
-                    "required": True,
-                    "order": order,
-                }
-                fields[secret] = {
-                    "label": "Client secret",
-                    "viewClass": "PasswordFieldView",
-                    "required": True,
-                    "order": order + 1,
-                }
-                token_url = scheme.token_url or ""
-                if token_url.startswith("/") and base:
-                    origin = "/".join(base.split("/")[:3])
-                    token_url = origin + token_url
-                entry: dict[str, Any] = {
-                    "type": "oauth2",
-                    "tokenUrl": token_url,
-                    "clientId": f"{{{{ cfg.{cid} }}}}",
-                    "clientSecret": f"{{{{ cfg.{secret} }}}}",
-                }
-                if scheme.scopes:
-                    entry["scope"] = " ".join(scheme.scopes)
-                auth.append(entry)
+            new_fields, entry = auth_type(scheme.kind).generate(scheme, fname, order, base)
+            fields.update(new_fields)
+            auth.append(entry)
         base_field: dict[str, Any] = {
             "label": "Base URL",
             "viewClass": "TextFieldView",

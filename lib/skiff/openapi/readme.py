@@ -20,17 +20,13 @@ def _cell(text: Any) -> str:
 def _auth_line(auth: Any) -> str:
     if isinstance(auth, str):
         return f"computed by the template `{auth}`"
-    parts = []
-    for entry in auth or []:
-        kind = entry.get("type")
-        if kind == "apiKey":
-            parts.append(f"API key in {entry.get('in', 'header')} `{entry.get('name')}`")
-        elif kind == "basic":
-            parts.append("HTTP Basic (user name and password)")
-        elif kind == "bearer":
-            parts.append("Bearer token")
-        elif kind == "oauth2":
-            parts.append(f"OAuth2 client credentials (token URL `{entry.get('tokenUrl')}`)")
+    from ..http.auth_types import AUTH_TYPES
+
+    parts = [
+        AUTH_TYPES[entry["type"]].describe(entry)
+        for entry in auth or []
+        if entry.get("type") in AUTH_TYPES and entry.get("type") != "none"
+    ]
     return " + ".join(parts) if parts else "none"
 
 

@@ -142,5 +142,3 @@ class Style:
 
     def pages(self, run: PagingRun, start: dict[str, Any]) -> AsyncGenerator[Page, None]:
         raise NotImplementedError
-
-
