@@ -75,18 +75,9 @@ def _open(file: str, journal: str | None) -> tuple[Any, Any]:
 
 
 def _lock(journal: Any) -> Any:
-    """One runner per journal: an exclusive lock beside it (released by the OS if the process dies)."""
-    import fcntl
+    from ..flow.journal import lock_journal
 
-    from ..errors import ConfigError
-
-    handle = open(f"{journal.path}.lock", "a+")  # noqa: SIM115  (held for the whole run)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise ConfigError(f"{journal.path}: another skiff flow run is using this journal") from None
-    return handle
+    return lock_journal(journal.path)
 
 
 def _runner(doc: Any, journal: Any, credentials_file: str | None, concurrency: int) -> Any:
@@ -172,10 +163,6 @@ def _deployed_status(file: str, amqp_url: str, namespace: str, as_json: bool) ->
         click.echo(f"{name:<{width}}{waiting:>9}{consumers:>9}")
 
 
-_IN_FLIGHT = ("pending", "running")
-_FAILED = ("failed", "routed", "skipped")
-
-
 @flow.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per step.")
@@ -184,15 +171,13 @@ _FAILED = ("failed", "routed", "skipped")
 @_JOURNAL
 def status(file: str, as_json: bool, amqp_url: str | None, namespace: str, journal: str | None) -> None:
     """Per step: done, in flight, failed, in doubt (deployed: waiting and unacked per queue)."""
-    from ..flow.journal import END
+    from ..flow.journal import END, StepTotals
 
     if amqp_url:
         _deployed_status(file, amqp_url, namespace, as_json)
         return
     doc, jr = _open(file, journal)
-    counts: dict[str, dict[str, int]] = {}
-    for c in jr.counts():
-        counts.setdefault(c.step, {})[c.status] = c.count
+    totals = jr.totals()
     flow_model = doc.flow
     rows = []
     roots = len({r.root for r in jr.rows(step=flow_model.steps[0].id)})
@@ -200,21 +185,22 @@ def status(file: str, as_json: bool, amqp_url: str | None, namespace: str, journ
         {"step": flow_model.trigger.id, "kind": "trigger", "done": roots, "inFlight": 0, "failed": 0, "inDoubt": 0}
     )
     for step in [*flow_model.steps, *flow_model.errorSteps]:
-        c = counts.get(step.id, {})
+        t = totals.get(step.id) or StepTotals.of({})
+        c = t.by_status
         rows.append(
             {
                 "step": step.id,
                 "kind": "error step" if step in flow_model.errorSteps else "step",
-                "done": c.get("done", 0) + c.get("filtered", 0) + c.get("split", 0),
-                "inFlight": sum(c.get(s, 0) for s in _IN_FLIGHT),
-                "failed": sum(c.get(s, 0) for s in _FAILED),
-                "inDoubt": c.get("doubt", 0),
+                "done": t.done,
+                "inFlight": t.in_flight,
+                "failed": t.failed,
+                "inDoubt": t.in_doubt,
                 **({"filtered": c["filtered"]} if c.get("filtered") else {}),
                 **({"skipped": c["skipped"]} if c.get("skipped") else {}),
                 **({"routed": c["routed"]} if c.get("routed") else {}),
             }
         )
-    results = counts.get(END, {}).get("done", 0)
+    results = totals[END].by_status.get("done", 0) if END in totals else 0
     jr.close()
     if as_json:
         for row in rows:

@@ -28,9 +28,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-__all__ = ["END", "SCHEMA_VERSION", "Journal", "NewMessage", "Row", "StepCount"]
+__all__ = ["END", "SCHEMA_VERSION", "Journal", "NewMessage", "Row", "StepCount", "StepTotals", "lock_journal"]
 
 SCHEMA_VERSION = 1
 END = "$end"  # the pseudo step after the last: the flow's results
@@ -105,6 +105,47 @@ class StepCount:
     step: str
     status: str
     count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StepTotals:
+    """One step's messages as a person counts them (``skiff flow status`` and the studio)."""
+
+    done: int
+    in_flight: int
+    failed: int
+    in_doubt: int
+    by_status: dict[str, int]
+
+    DONE = ("done", "filtered", "split")
+    IN_FLIGHT = ("pending", "running")
+    FAILED = ("failed", "routed", "skipped")
+
+    @classmethod
+    def of(cls, by_status: dict[str, int]) -> StepTotals:
+        def total(statuses: tuple[str, ...]) -> int:
+            return sum(by_status.get(s, 0) for s in statuses)
+
+        return cls(total(cls.DONE), total(cls.IN_FLIGHT), total(cls.FAILED), by_status.get("doubt", 0), dict(by_status))
+
+
+def lock_journal(path: str | Path) -> IO[str]:
+    """One runner per journal: an exclusive lock beside it, released by the OS if the process dies.
+
+    Keep the returned handle open for the whole run; closing it releases the lock.
+    """
+    import fcntl
+
+    from ..errors import ConfigError
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    handle = open(f"{path}.lock", "a+")  # noqa: SIM115  (held for the whole run)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ConfigError(f"{path}: another skiff flow run is using this journal") from None
+    return handle
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +391,13 @@ class Journal:
     def counts(self) -> list[StepCount]:
         rows = self._db.execute("SELECT step, status, COUNT(*) FROM messages GROUP BY step, status").fetchall()
         return [StepCount(step, status, count) for step, status, count in rows]
+
+    def totals(self) -> dict[str, StepTotals]:
+        """Per step (and :data:`END`), its messages added up as ``skiff flow status`` shows them."""
+        by_step: dict[str, dict[str, int]] = {}
+        for c in self.counts():
+            by_step.setdefault(c.step, {})[c.status] = c.count
+        return {step: StepTotals.of(statuses) for step, statuses in by_step.items()}
 
     def rows(self, *, statuses: Sequence[str] = (), step: str | None = None) -> list[Row]:
         sql = f"SELECT {_COLUMNS} FROM messages WHERE 1=1"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -21,17 +20,13 @@ from typing import IO, Any
 from ..errors import ConfigError, SkiffError
 from ..flow import FlowDocument, load_flow, resolve_credentials
 from ..flow.credentials import default_credentials_path
-from ..flow.journal import END, Journal, Row
+from ..flow.journal import END, Journal, Row, StepTotals, lock_journal
 from ..flow.runner import FlowRunner, default_journal_path
 from .calls import error_view
 from .vault import Vault
 
 __all__ = ["FlowRuns"]
 
-# How the journal's statuses add up for a person (as ``skiff flow status`` counts them).
-_DONE = ("done", "filtered", "split")
-_IN_FLIGHT = ("pending", "running")
-_FAILED = ("failed", "routed", "skipped")
 _SHOWN = ("failed", "doubt", "routed", "skipped")
 
 
@@ -45,18 +40,6 @@ class _Run:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     error: SkiffError | None = None
     lock: IO[str] | None = None
-
-
-def _lock(journal_path: Path) -> IO[str]:
-    """The lock ``skiff flow run`` takes: one runner per journal (released by the OS on death)."""
-    journal_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(f"{journal_path}.lock", "a+")  # noqa: SIM115  (held for the whole run)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise ConfigError(f"{journal_path}: another skiff flow run is using this journal") from None
-    return handle
 
 
 def _row_view(row: Row) -> dict[str, Any]:
@@ -127,7 +110,7 @@ class FlowRuns:
             raise ConfigError(f"{path.name} is running already")
         doc = load_flow(path)  # every problem of the file, located, before anything runs
         run = _Run(path=path, doc=doc, journal_path=self.journal_path(doc))
-        run.lock = _lock(run.journal_path)
+        run.lock = lock_journal(run.journal_path)
         replayed: list[str] = []
         try:
             run.runner = self._runner(run)
@@ -170,21 +153,19 @@ class FlowRuns:
         if jpath.is_file():
             journal = Journal(jpath, flow=flow.name)
             try:
-                counts: dict[str, dict[str, int]] = {}
-                for count in journal.counts():
-                    counts.setdefault(count.step, {})[count.status] = count.count
-                first = flow.steps[0].id
-                polled = sum(counts.get(first, {}).values())
+                totals = journal.totals()
+                none = StepTotals.of({})
+                polled = sum(totals.get(flow.steps[0].id, none).by_status.values())
                 out["steps"][flow.trigger.id] = {"done": polled, "inflight": 0, "failed": 0, "doubt": 0}
                 for step in [*flow.steps, *flow.errorSteps]:
-                    c = counts.get(step.id, {})
+                    t = totals.get(step.id, none)
                     out["steps"][step.id] = {
-                        "done": sum(c.get(s, 0) for s in _DONE),
-                        "inflight": sum(c.get(s, 0) for s in _IN_FLIGHT),
-                        "failed": sum(c.get(s, 0) for s in _FAILED),
-                        "doubt": c.get("doubt", 0),
+                        "done": t.done,
+                        "inflight": t.in_flight,
+                        "failed": t.failed,
+                        "doubt": t.in_doubt,
                     }
-                out["results"] = counts.get(END, {}).get("done", 0)
+                out["results"] = totals.get(END, none).by_status.get("done", 0)
                 out["failures"] = [_row_view(r) for r in journal.rows(statuses=_SHOWN)[-50:]]
             finally:
                 journal.close()
