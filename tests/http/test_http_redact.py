@@ -37,3 +37,10 @@ def test_redact_url_drops_userinfo_and_masks_sensitive_params() -> None:
 def test_redact_url_masks_known_secret_in_custom_param() -> None:
     out = redact_url("https://h.example/x?q=topsecretvalue", ["topsecretvalue"])
     assert out == "https://h.example/x?q=***"
+
+
+def test_redact_url_leaves_a_url_without_secrets_as_typed() -> None:
+    # A store URL in a message ("no snapshot 'k' in sqlite:///a.db") must read as the user typed it.
+    for url in ("sqlite:///rel/state.db", "sqlite:////abs/state.db", ".skiff/state.db", "redis://127.0.0.1:6379/0"):
+        assert redact_url(url) == url
+    assert redact_url("redis://:pw-123456@127.0.0.1:6379/0") == "redis://***@127.0.0.1:6379/0"

@@ -22,6 +22,7 @@ from skiff.state import (
     PostgresStore,
     RedisStore,
     SQLiteStore,
+    default_location,
     open_store,
 )
 
@@ -111,7 +112,9 @@ async def test_default_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     await store.close()
     assert (tmp_path / ".skiff" / "state.db").exists()
     monkeypatch.setenv("SKIFF_STATE", "memory://")
-    assert isinstance(open_store(), MemoryStore)
+    assert isinstance(open_store(), MemoryStore) and default_location() == "memory://"
+    monkeypatch.setenv("SKIFF_STATE", "")  # set but empty: the default, not an empty location
+    assert default_location() == DEFAULT_SQLITE_PATH
 
 
 def test_open_store_picks_by_scheme() -> None:

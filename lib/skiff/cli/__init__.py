@@ -394,28 +394,36 @@ def run(
     import asyncio
 
     import_httpx()
-    from ..run.rebound import ReboundPolicy
+    from ..http import shared_limiter
+    from ..run import Executor, ReboundPolicy
     from .cmd_poll import parse_interval
     from .runner import run_call
+    from .sink import StdoutSink
 
-    code = asyncio.run(
-        run_call(
-            component,
-            function,
-            cfg=_load_cfg(cfg),
-            cfg_file=_cfg_file(cfg),
-            body=parse_json_arg(body, "body", error=InputError) if body is not None else {},
-            messages=messages,
-            state=state,
-            dry_run=dry_run,
-            flow_id=flow_id,
-            limit=limit,
-            attachments=attachments,
-            rate_limits=rate_limits,
-            timeout=parse_interval(timeout, "--timeout"),
-            rebounds=ReboundPolicy(initial=parse_interval(rebound_delay, "--rebound-delay"), limit=rebound_limit),
-        )
+    config = _load_cfg(cfg)
+    message_body = parse_json_arg(body, "body", error=InputError) if body is not None else {}
+    limiter = shared_limiter(rate_limits)
+    rebounds = ReboundPolicy(initial=parse_interval(rebound_delay, "--rebound-delay"), limit=rebound_limit)
+    sink = StdoutSink(
+        sys.stdout, messages=messages, attachments=attachments, limit=limit, cfg=config, cfg_file=_cfg_file(cfg)
     )
+
+    async def go() -> int:
+        async with Executor(limiter=limiter, timeout=parse_interval(timeout, "--timeout")) as executor:
+            return await run_call(
+                executor,
+                component,
+                function,
+                cfg=config,
+                body=message_body,
+                sink=sink,
+                state=state,
+                dry_run=dry_run,
+                flow_id=flow_id,
+                rebounds=rebounds,
+            )
+
+    code = asyncio.run(go())
     sys.exit(code)
 
 

@@ -85,10 +85,12 @@ def poll(
     timeout: str,
 ) -> None:
     """Poll a trigger every interval until stopped; each poll commits its snapshot."""
-    from ..run import Executor
+    from ..http import shared_limiter
+    from ..run import Executor, StopRequested
     from ..state import LeaseHeld
     from . import _cfg_file, _load_cfg, parse_json_arg
-    from .runner import StopRequested, run_call, shared_limiter
+    from .runner import run_call
+    from .sink import StdoutSink
 
     interval = parse_interval(every)
     if interval < MIN_INTERVAL:
@@ -132,18 +134,17 @@ def poll(
                 wait[0] = 0.0
                 try:
                     code = await run_call(
+                        executor,
                         component,
                         trigger,
                         cfg=config,
                         body=message_body,
-                        messages=messages,
+                        sink=StdoutSink(sys.stdout, messages=messages, cfg=config, cfg_file=_cfg_file(cfg)),
                         state=state,
                         flow_id=flow_id,
                         stop=stop,
                         require_trigger=True,
-                        executor=executor,
                         on_error=rate_limited,
-                        cfg_file=_cfg_file(cfg),
                     )
                 except StopRequested:
                     break

@@ -43,11 +43,11 @@ def state() -> None:
 @click.option("--pretty", is_flag=True, help="Indent the JSON (for people; default: one line).")
 def show(key: str | None, uri: str | None, as_json: bool, pretty: bool) -> None:
     """List snapshots (KEY: flow/component/trigger, or a prefix)."""
-    from ..state import open_store
-    from .runner import default_state_path
+    from ..http.redact import redact_url
+    from ..state import default_location, open_store
 
     async def go() -> list[tuple[str, dict[str, Any], Any]]:
-        store = open_store(uri or default_state_path())
+        store = open_store(uri or default_location())
         try:
             rows = await store.list()
         finally:
@@ -61,7 +61,7 @@ def show(key: str | None, uri: str | None, as_json: bool, pretty: bool) -> None:
         echo_json({k: {"snapshot": s, "updated": str(u)} for k, s, u in rows}, pretty)
         return
     if not rows:
-        click.echo("no snapshots" + (f" under {key}" if key else "") + f" in {uri or default_state_path()}")
+        click.echo("no snapshots" + (f" under {key}" if key else "") + f" in {redact_url(uri or default_location())}")
         return
     for k, snapshot, updated in rows:
         click.echo(f"{k}  (updated {updated})")
@@ -73,10 +73,10 @@ def show(key: str | None, uri: str | None, as_json: bool, pretty: bool) -> None:
 @click.option("--state", "uri", help="Snapshot store: a path (SQLite) or redis:// / postgresql:// URL.")
 def reset(key: str, uri: str | None) -> None:
     """Delete a trigger's snapshot: its next poll starts from startTime again."""
-    from ..state import open_store
-    from .runner import default_state_path
+    from ..http.redact import redact_url
+    from ..state import default_location, open_store
 
-    where = uri or default_state_path()
+    where = uri or default_location()
 
     async def go() -> None:
         store = open_store(where)
@@ -85,7 +85,7 @@ def reset(key: str, uri: str | None) -> None:
                 known = [k for k, _, _ in await store.list()]
                 hint = difflib.get_close_matches(key, known, n=1)
                 raise ConfigError(
-                    f"no snapshot {key!r} in {where}"
+                    f"no snapshot {key!r} in {redact_url(where)}"
                     + (f" (did you mean {hint[0]!r}?)" if hint else f"; known: {', '.join(known) or 'none'}")
                 )
             await store.delete(key)

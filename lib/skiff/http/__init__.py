@@ -14,6 +14,7 @@ from .paging import Page, paginate
 from .ratelimit import Limit, Permit, RateLimiter, limits_for, parse_rate_limit_headers
 from .redact import Redactor, redact, redact_url
 from .retry import RetryPolicy, parse_retry_after
+from .shared_limits import shared_limiter
 from .urls import check_url, endpoint_template, is_loopback, join_url
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "parse_xml",
     "redact",
     "redact_url",
+    "shared_limiter",
     "to_records",
     "vendor_error",
 ]

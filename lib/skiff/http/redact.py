@@ -145,6 +145,8 @@ class Redactor:
             parsed = httpx.URL(str(url))
         except (httpx.InvalidURL, TypeError, ValueError):
             return self(str(url))
+        if not parsed.userinfo and not parsed.query:
+            return self(str(url))  # nothing to mask: as typed (httpx would rewrite sqlite:///a.db)
         if parsed.userinfo:
             # Neither user nor password, but a sign that credentials were given.
             parsed = parsed.copy_with(username=MASK, password=None)

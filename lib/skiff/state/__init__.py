@@ -38,6 +38,7 @@ __all__ = [
     "SQLiteStore",
     "SnapshotEntry",
     "SnapshotStore",
+    "default_location",
     "open_store",
 ]
 
@@ -55,10 +56,15 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def default_location() -> str:
+    """Where snapshots are kept when no store is named: ``$SKIFF_STATE`` or ``./.skiff/state.db``."""
+    return os.environ.get("SKIFF_STATE") or DEFAULT_SQLITE_PATH
+
+
 def open_store(target: str | os.PathLike[str] | None = None) -> SnapshotStore:
-    """The store for a path or URL (None: ``$SKIFF_STATE`` or ``./.skiff/state.db``)."""
+    """The store for a path or URL (None: :func:`default_location`)."""
     if target is None:
-        target = os.environ.get("SKIFF_STATE") or DEFAULT_SQLITE_PATH
+        target = default_location()
     text = os.fspath(target)
     if not text:
         raise ConfigError("the state store location is empty")
