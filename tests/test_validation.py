@@ -63,3 +63,18 @@ def test_only_flat_schemas_take_the_python_path() -> None:
 def test_errors_still_come_from_the_reference_validator() -> None:
     errors = compile_schema(FLAT).errors({"count": "x"}, root="cfg")
     assert ("cfg", "'apiKey' is required") in errors
+
+
+def test_check_schema_reports_a_pattern_python_cannot_compile() -> None:
+    # The Rust meta-validator accepts ECMA-only syntax like \p{L}; jsonschema, which explains
+    # record errors at run time, cannot compile it, so validate must still say so.
+    from skiff.validation import check_schema
+
+    assert check_schema({"type": "string", "pattern": r"\p{L}+"}) == (
+        "not a valid JSON Schema at pattern: '\\\\p{L}+' is not a 'regex'"
+    )
+    assert check_schema({"patternProperties": {"[": {}}}) is not None
+    assert check_schema({"type": "string", "pattern": "^[a-z]+$"}) is None
+    assert check_schema({"properties": {"a": {"minimum": "x"}}}) == (
+        "not a valid JSON Schema at properties.a.minimum: 'x' is not of type 'number'"
+    )
