@@ -266,7 +266,7 @@ def _check_schema_cached(key: str) -> str | None:
         # only a schema it doubts goes through jsonschema, whose verdict and message count.
         if jsonschema_rs.meta.is_valid(schema) and _python_patterns_compile(schema):
             return None
-    except Exception:  # noqa: BLE001 - an unknown $schema and the like: jsonschema decides
+    except Exception:  # an unknown $schema and the like: jsonschema decides
         pass
     from jsonschema.exceptions import SchemaError
 
