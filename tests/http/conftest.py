@@ -2,7 +2,8 @@
 
 ``live(routes)`` starts a small Starlette app with uvicorn in a background thread on a free
 port and records every request as it arrives (monotonic and wall-clock time, method, path,
-query, headers), so tests can check what the server actually saw.
+query, headers), so tests can check what the server actually saw. ``live(routes, clock=c)``
+stamps arrivals on the test's clock (a ManualClock: the server sees the client's time).
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from skiff.clock import SYSTEM_CLOCK, Clock
+
 
 @dataclass
 class Hit:
     """One request as the server saw it on arrival."""
 
-    at: float  # time.monotonic()
-    wall: float  # time.time()
+    at: float  # clock.monotonic()
+    wall: float  # clock.time()
     method: str
     path: str
     query: str
@@ -67,17 +70,18 @@ class LiveServer:
 class _Recorder:
     """ASGI middleware recording arrivals before the app runs (timing checks use this)."""
 
-    def __init__(self, app: ASGIApp, hits: list[Hit]) -> None:
+    def __init__(self, app: ASGIApp, hits: list[Hit], clock: Clock) -> None:
         self.app = app
         self.hits = hits
+        self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
             self.hits.append(
                 Hit(
-                    time.monotonic(),
-                    time.time(),
+                    self.clock.monotonic(),
+                    self.clock.time(),
                     scope["method"],
                     scope["path"],
                     scope["query_string"].decode(),
@@ -99,7 +103,7 @@ def free_port() -> int:
     return _free_port()
 
 
-def start_server(routes: Sequence[BaseRoute] | Starlette, *, port: int = 0) -> LiveServer:
+def start_server(routes: Sequence[BaseRoute] | Starlette, *, port: int = 0, clock: Clock = SYSTEM_CLOCK) -> LiveServer:
     """Start ``routes`` (or a whole Starlette app) on 127.0.0.1; blocks until it listens."""
     app = routes if isinstance(routes, Starlette) else Starlette(routes=list(routes))
     sock = socket.socket()
@@ -108,7 +112,7 @@ def start_server(routes: Sequence[BaseRoute] | Starlette, *, port: int = 0) -> L
     port = int(sock.getsockname()[1])
     live = LiveServer(url=f"http://127.0.0.1:{port}", port=port)
     config = uvicorn.Config(
-        _Recorder(app, live.hits),
+        _Recorder(app, live.hits, clock),
         lifespan="off",
         log_level="warning",
         access_log=False,

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from skiff.clock import ManualClock
 from skiff.errors import RateLimited
 from skiff.http import HttpClient, Limit, RateLimiter, limits_for, parse_rate_limit_headers
 from skiff.specs import HttpSpec, RateLimitSpec, RetrySpec
@@ -59,44 +60,94 @@ def test_parse_rate_limit_headers() -> None:
 
 
 async def test_hold_longer_than_max_wait_is_rate_limited() -> None:
-    limiter = RateLimiter()
-    limiter.hold("k", time.time() + 60)
+    clock = ManualClock()
+    limiter = RateLimiter(clock=clock)
+    limiter.hold("k", clock.time() + 60)
     with pytest.raises(RateLimited) as info:
         await limiter.acquire([], hold_key="k", max_wait=5)
     assert info.value.retry_after is not None and info.value.retry_after > 50
+    assert clock.slept == []  # refused, not waited
+
+
+async def test_a_hold_is_waited_on_the_clock() -> None:
+    clock = ManualClock()
+    limiter = RateLimiter(clock=clock, margin=0.0)
+    limiter.hold("k", clock.time() + 30)
+    permit = await limiter.acquire([], hold_key="k")
+    assert clock.slept == [30.0] and permit.waited == 30.0
+    await limiter.acquire([], hold_key="k")  # the hold is over
+    assert clock.slept == [30.0]
 
 
 async def test_limiter_waits_without_server() -> None:
-    limiter = RateLimiter(margin=0.0)
+    clock = ManualClock()
+    limiter = RateLimiter(margin=0.0, clock=clock)
     limit = Limit(requests=3, per_seconds=0.5, key=("unit",))  # a fractional window
-    started = time.monotonic()
+    started = clock.monotonic()
     waits = []
     for _ in range(4):
         async with await limiter.acquire([limit]) as permit:
             waits.append(permit.waited)
-    assert waits[:3] == [0.0, 0.0, 0.0]
-    assert waits[3] > 0
-    assert time.monotonic() - started >= 0.45
+    assert waits == [0.0, 0.0, 0.0, 0.5]  # exactly one window after the first answer
+    assert clock.slept == [0.5]
+    assert clock.monotonic() - started == 0.5
+
+
+async def test_a_fractional_window_is_not_rounded() -> None:
+    clock = ManualClock()
+    limiter = RateLimiter(clock=clock)  # the default 10 ms margin
+    limit = Limit(requests=1, per_seconds=1.1, key=("exact",))
+    for _ in range(3):
+        await (await limiter.acquire([limit])).release()
+    assert clock.slept == pytest.approx([1.11, 1.11])  # 1.1 s stays 1.1 s, not 2 s
+
+
+async def test_several_limits_are_taken_together_or_not_at_all() -> None:
+    clock = ManualClock()
+    limiter = RateLimiter(clock=clock, margin=0.0)
+    endpoint = Limit(requests=1, per_seconds=1.0, key=("endpoint", "a"))
+    account = Limit(requests=2, per_seconds=10.0, key=("account",))
+    other = Limit(requests=1, per_seconds=1.0, key=("endpoint", "b"))
+    first = await limiter.acquire([endpoint, account])  # in flight
+    waiting = asyncio.create_task(limiter.acquire([endpoint, account]))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    # The second /a waits for its endpoint and meanwhile holds no place of the account limit:
+    # /b takes the account's other place at once.
+    b = await limiter.acquire([other, account])
+    assert b.waited == 0.0 and not waiting.done()
+    await b.release()
+    await first.release()
+    second = await waiting
+    # Both account places were answered at the same moment: the second /a waits for the
+    # longer of its two limits (the account's 10 s, not the endpoint's 1 s), then takes both.
+    assert clock.slept == [10.0] and second.waited == 10.0
+    await second.release()
 
 
 async def test_in_flight_request_keeps_its_place() -> None:
     # The server may see a request any time until its response: its place is held until then.
-    limiter = RateLimiter(margin=0.0)
+    clock = ManualClock()
+    limiter = RateLimiter(margin=0.0, clock=clock)
     limit = Limit(requests=1, per_seconds=0.1, key=("unit",))
     first = await limiter.acquire([limit])
     second = asyncio.create_task(limiter.acquire([limit]))
-    await asyncio.sleep(0.3)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    clock.advance(0.3)
+    for _ in range(20):
+        await asyncio.sleep(0)
     assert not second.done()  # the window has passed, but the first is still in flight
-    released = time.monotonic()
+    released = clock.monotonic()
     await first.release()
     permit = await second
-    assert time.monotonic() - released >= 0.09  # a full window after the first completed
+    assert clock.monotonic() - released == pytest.approx(0.1)  # a full window after the first completed
     await permit.release()
 
 
 async def test_requests_under_the_same_limits_go_first_come_first_served() -> None:
     # Pages fetched ahead must leave in their order: the limiter admits waiters in turn.
-    limiter = RateLimiter(margin=0.0)
+    limiter = RateLimiter(margin=0.0, clock=ManualClock())
     limit = Limit(requests=1, per_seconds=0.02, key=("fifo",))
     first = await limiter.acquire([limit])
     admitted: list[str] = []
@@ -115,32 +166,41 @@ async def test_requests_under_the_same_limits_go_first_come_first_served() -> No
     assert admitted == ["b", "c", "d", "e"]
 
 
+def test_a_client_and_its_limiter_share_one_clock() -> None:
+    with pytest.raises(ValueError, match="clock"):
+        HttpClient(HttpSpec(baseUrl="http://127.0.0.1:9"), limiter=RateLimiter(), clock=ManualClock())
+
+
 # ---------------------------------------------------------------- live server
+# The server stamps arrivals on the test's ManualClock: it judges the client's windows on the
+# client's time, and no test waits for a window to pass.
 
 
 async def test_two_per_second_never_exceeded(live: Callable[..., LiveServer]) -> None:
-    server = live(ROUTES)
+    clock = ManualClock()
+    server = live(ROUTES, clock=clock)
     spec = HttpSpec(baseUrl=server.url, rateLimits=[RateLimitSpec(requests=2, perSeconds=1)])
-    async with HttpClient(spec, credential_key="cred") as client:
-        started = time.monotonic()
+    async with HttpClient(spec, credential_key="cred", clock=clock) as client:
+        started = clock.monotonic()
         await asyncio.gather(*(client.get("/a") for _ in range(8)))
-        elapsed = time.monotonic() - started
+        elapsed = clock.monotonic() - started
         assert client.stats.throttled_waits > 0
     assert server.count("/a") == 8
     assert server.max_in_window("/a", 1.0) <= 2
-    assert elapsed >= 2.9  # 8 requests at 2/s need three full windows
+    assert elapsed >= 3.0  # 8 requests at 2/s need three full windows
 
 
 class SlowFirstTransport(httpx.AsyncBaseTransport):
     """Delays the first request on its way out, like a TLS handshake on a new connection."""
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self, delay: float, clock: ManualClock) -> None:
         self.inner = httpx.AsyncHTTPTransport()
         self.delay = delay
+        self.clock = clock
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         delay, self.delay = self.delay, 0.0
-        await asyncio.sleep(delay)
+        await self.clock.sleep(delay)
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -148,16 +208,19 @@ class SlowFirstTransport(httpx.AsyncBaseTransport):
 
 
 async def test_slow_first_arrival_does_not_crowd_a_window(live: Callable[..., LiveServer]) -> None:
-    server = live(ROUTES)
+    clock = ManualClock()
+    server = live(ROUTES, clock=clock)
     spec = HttpSpec(baseUrl=server.url, rateLimits=[RateLimitSpec(requests=2, perSeconds=1)])
-    async with HttpClient(spec, transport=SlowFirstTransport(0.3)) as client:
+    async with HttpClient(spec, transport=SlowFirstTransport(0.3, clock), clock=clock) as client:
         await asyncio.gather(*(client.get("/a") for _ in range(3)))
     assert server.count("/a") == 3
     assert server.max_in_window("/a") <= 2
+    assert 0.3 in clock.slept  # the first arrived late, on the clock the server reads
 
 
 async def test_two_limits_at_once(live: Callable[..., LiveServer]) -> None:
-    server = live(ROUTES)
+    clock = ManualClock()
+    server = live(ROUTES, clock=clock)
     spec = HttpSpec(
         baseUrl=server.url,
         rateLimits=[
@@ -165,13 +228,14 @@ async def test_two_limits_at_once(live: Callable[..., LiveServer]) -> None:
             RateLimitSpec(requests=3, perSeconds=1, scope="credential"),
         ],
     )
-    async with HttpClient(spec, credential_key="cred") as client:
+    async with HttpClient(spec, credential_key="cred", clock=clock) as client:
         calls = [client.get("/a") for _ in range(3)] + [client.get(f"/orders/{i}") for i in range(3)]
         await asyncio.gather(*calls)
     assert server.count() == 6
     assert server.max_in_window("/a") <= 2
     assert max_in_window_prefix(server, "/orders/") <= 2  # /orders/{id} is one endpoint
     assert server.max_in_window(None) <= 3
+    assert clock.slept  # the limits made it wait
 
 
 def max_in_window_prefix(server: LiveServer, prefix: str, window: float = 1.0) -> int:
@@ -180,52 +244,58 @@ def max_in_window_prefix(server: LiveServer, prefix: str, window: float = 1.0) -
 
 
 async def test_shared_limiter_across_clients(live: Callable[..., LiveServer]) -> None:
-    server = live(ROUTES)
+    clock = ManualClock()
+    server = live(ROUTES, clock=clock)
     spec = HttpSpec(baseUrl=server.url, rateLimits=[RateLimitSpec(requests=2, perSeconds=1)])
-    limiter = RateLimiter()
+    limiter = RateLimiter(clock=clock)
     async with (
-        HttpClient(spec, credential_key="same", limiter=limiter) as one,
-        HttpClient(spec, credential_key="same", limiter=limiter) as two,
+        HttpClient(spec, credential_key="same", limiter=limiter, clock=clock) as one,
+        HttpClient(spec, credential_key="same", limiter=limiter, clock=clock) as two,
     ):
         await asyncio.gather(*(c.get("/a") for c in (one, two, one)))
     assert server.count("/a") == 3
     assert server.max_in_window("/a") <= 2
+    assert clock.slept  # the third waited for the window the other client's requests filled
 
 
 async def test_rate_limit_headers_make_next_request_wait(live: Callable[..., LiveServer]) -> None:
+    clock = ManualClock()
     state: dict[str, float] = {}
 
     async def limited(request: Request) -> JSONResponse:
         if "reset" not in state:
-            state["reset"] = float(int(time.time()) + 2)  # epoch seconds, as Billomat sends
+            state["reset"] = float(int(clock.time()) + 2)  # epoch seconds, as Billomat sends
             headers = {"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": str(int(state["reset"]))}
         else:
-            headers = {"X-Rate-Limit-Remaining": "299", "X-Rate-Limit-Reset": str(int(time.time()) + 900)}
+            headers = {"X-Rate-Limit-Remaining": "299", "X-Rate-Limit-Reset": str(int(clock.time()) + 900)}
         return JSONResponse({}, headers=headers)
 
-    server = live([Route("/clients", limited)])
-    async with HttpClient(HttpSpec(baseUrl=server.url), credential_key="acct") as client:
+    server = live([Route("/clients", limited)], clock=clock)
+    async with HttpClient(HttpSpec(baseUrl=server.url), credential_key="acct", clock=clock) as client:
         await client.get("/clients")
         await client.get("/clients")
         await client.get("/clients")
         assert client.stats.throttled_waits > 0.5
     _, second, third = server.hits
-    assert second.wall >= state["reset"] - 0.01
+    assert second.wall >= state["reset"]
     assert third.at - second.at < 0.5  # remaining > 0 again: no more waiting
 
 
 async def test_hold_beyond_max_wait_raises(live: Callable[..., LiveServer]) -> None:
+    clock = ManualClock()
+
     async def limited(request: Request) -> JSONResponse:
-        reset = int(time.time()) + 900
+        reset = int(clock.time()) + 900
         return JSONResponse({}, headers={"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": str(reset)})
 
-    server = live([Route("/clients", limited)])
+    server = live([Route("/clients", limited)], clock=clock)
     spec = HttpSpec(baseUrl=server.url, retry=RetrySpec(maxWait=5))
-    async with HttpClient(spec) as client:
+    async with HttpClient(spec, clock=clock) as client:
         await client.get("/clients")
         with pytest.raises(RateLimited):
             await client.get("/clients")
     assert server.count() == 1
+    assert clock.slept == []
 
 
 # ---------------------------------------------------------------- redis storage (optional)

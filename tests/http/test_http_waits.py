@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import time
 
 import pytest
 
+from skiff.clock import ManualClock
 from skiff.errors import RateLimited
 from skiff.http import Limit, RateLimiter
 
@@ -16,21 +16,22 @@ def notices(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 async def test_a_wait_at_least_notice_after_is_told_once(caplog: pytest.LogCaptureFixture) -> None:
-    # notice_after scaled down (default: 1 s) so that the test waits a tenth of a second.
-    limiter = RateLimiter(margin=0.0, notice_after=0.05)
-    limit = Limit(requests=1, per_seconds=0.15, key=("notice",), name="per page")
+    clock = ManualClock()  # the 1.5 s pass on the clock, not in the test
+    limiter = RateLimiter(margin=0.0, clock=clock)
+    limit = Limit(requests=1, per_seconds=1.5, key=("notice",), name="per page")
     caplog.set_level(logging.INFO, logger="skiff.http.waits")
     await (await limiter.acquire([limit])).release()
     await (await limiter.acquire([limit])).release()
     told = notices(caplog)
-    assert len(told) == 1
-    assert told[0].startswith("waiting 0.1") and told[0].endswith("s for the rate limit 'per page' (1 per 0.15 s)")
+    assert told == ["waiting 1.5 s for the rate limit 'per page' (1 per 1.5 s)"]
+    assert clock.slept == [1.5]
 
 
 async def test_a_wait_over_the_budget_is_refused_not_told(caplog: pytest.LogCaptureFixture) -> None:
     """No "waiting" line when skiff does not wait: the RateLimited error says it all."""
-    limiter = RateLimiter()
-    limiter.hold("k", time.time() + 60)
+    clock = ManualClock()
+    limiter = RateLimiter(clock=clock)
+    limiter.hold("k", clock.time() + 60)
     caplog.set_level(logging.INFO, logger="skiff.http.waits")
     with pytest.raises(RateLimited, match=r"rate limit \(the API's reset time\): the next slot is"):
         await limiter.acquire([], hold_key="k", max_wait=5)
@@ -38,9 +39,11 @@ async def test_a_wait_over_the_budget_is_refused_not_told(caplog: pytest.LogCapt
 
 
 async def test_short_waits_are_not_told(caplog: pytest.LogCaptureFixture) -> None:
-    limiter = RateLimiter(margin=0.0)  # the default: a second or more is news
-    limit = Limit(requests=1, per_seconds=0.2, key=("short",))
+    clock = ManualClock()
+    limiter = RateLimiter(margin=0.0, clock=clock)  # notice_after: the default, a second or more is news
+    limit = Limit(requests=1, per_seconds=0.5, key=("short",))
     caplog.set_level(logging.INFO, logger="skiff.http.waits")
-    for _ in range(2):  # the second waits about 0.2 s: the spacing of a busy limit, not news
+    for _ in range(2):  # the second waits 0.5 s: the spacing of a busy limit, not news
         await (await limiter.acquire([limit])).release()
+    assert clock.slept == [0.5]
     assert notices(caplog) == []

@@ -239,7 +239,10 @@ class HttpClient:
         self._prefix = base_prefix(self.base_url)
         self.credential_key = credential_key
         self.credentials = dict(credentials) if credentials is not None else None
-        self.limiter = limiter if limiter is not None else RateLimiter()
+        if limiter is not None and limiter.clock is not clock:
+            # Windows and waits on one time: a limiter on the real clock would sleep in a test.
+            raise ValueError("the rate limiter must run on the client's clock (RateLimiter(clock=...))")
+        self.limiter = limiter if limiter is not None else RateLimiter(clock=clock)
         self.logger = logger or logging.getLogger("skiff.http")
         self.stats = HttpStats()
         self.clock = clock
@@ -432,7 +435,14 @@ class HttpClient:
             left = time_left()
             if left <= 0:
                 raise _OutOfTime
-            permit = await self.limiter.acquire(limits, hold_key=hold_key, max_wait=min(self.spec.retry.maxWait, left))
+            # In flight at most until the request's deadline (+1 s for the answer's release):
+            # windows shared through Redis forget it then, should this process die.
+            permit = await self.limiter.acquire(
+                limits,
+                hold_key=hold_key,
+                max_wait=min(self.spec.retry.maxWait, left),
+                lease=min(self.spec.deadline, left) + 1.0,
+            )
             self.stats.throttled_waits += permit.waited
             request = self._client.build_request(
                 method,
@@ -464,7 +474,7 @@ class HttpClient:
             finally:
                 await permit.release()
             if hold_key is not None:
-                until = parse_rate_limit_headers(response.headers)
+                until = parse_rate_limit_headers(response.headers, now=self.clock.time())
                 if until is not None:
                     self.limiter.hold(hold_key, until)
             return response

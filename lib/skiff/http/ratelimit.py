@@ -1,12 +1,12 @@
 """Client-side rate limiting: wait *before* sending, so the API never has to answer 429.
 
-Built on the ``limits`` library's async moving-window strategy. Memory storage by default
-(one process); ``RateLimiter(storage_uri="redis://...")`` shares the windows among workers.
-A request keeps its place from before it is sent until a window after its response: the
-server counts arrivals, and those happen anywhere in between.
-Several limits apply to one request at once (Billbee: 2/s per endpoint, 10/s per key + user,
-50/s per key); they are taken together or not at all, under one lock per process, so a
-request never holds a slot of one limit while it waits for another.
+Moving windows in memory (one process, ``memory_windows``, on the runtime's clock) by
+default; ``RateLimiter(storage_uri="redis://...")`` shares them among processes
+(``redis_windows``, on Redis's clock). A request keeps its place from before it is sent
+until a window after its response: the server counts arrivals, and those happen anywhere in
+between. Several limits apply to one request at once (Billbee: 2/s per endpoint, 10/s per
+key + user, 50/s per key); they are taken together or not at all, so a request never holds a
+slot of one limit while it waits for another.
 """
 
 from __future__ import annotations
@@ -15,23 +15,28 @@ import asyncio
 import contextlib
 import functools
 import hashlib
-import inspect
+import itertools
 import logging
-import math
+import os
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from skiff.clock import SYSTEM_CLOCK, Clock
 from skiff.errors import RateLimited
 from skiff.specs import RateLimitSpec
 
+from .memory_windows import MemoryWindows, Verdict
+
 __all__ = [
+    "DEFAULT_LEASE",
     "NOTICE_AFTER",
     "Limit",
     "Permit",
     "RateLimiter",
+    "Windows",
     "endpoint_key",
     "limits_for",
     "parse_rate_limit_headers",
@@ -58,32 +63,6 @@ def _period(seconds: float) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{seconds / size:g} {unit}"
     return f"{seconds:g} s"
-
-
-@functools.cache
-def _window_cls() -> Any:
-    """The ``limits`` item class, built on first use: ``limits`` costs ~20 ms to import, and
-    most calls of a component without declared limits never need it."""
-    from limits import RateLimitItemPerSecond
-
-    class _Window(RateLimitItemPerSecond):
-        """A moving window whose length may be fractional (``limits`` counts whole seconds).
-
-        With memory storage the exact window plus a safety margin is used; other storages need
-        an integer expiry (Redis ``EXPIRE``), so the window is rounded up there: stricter, never
-        looser.
-        """
-
-        __slots__ = ("window",)  # the limits metaclass makes every item class slotted
-
-        def __init__(self, limit: Limit, window: float) -> None:
-            super().__init__(limit.requests, max(1, math.ceil(window)), namespace="skiff")
-            self.window = window
-
-        def get_expiry(self) -> int:
-            return self.window  # type: ignore[return-value]  # float is fine for memory storage
-
-    return _Window
 
 
 # Waits a person should hear about (``skiff poll`` shows them): a second or more, not the
@@ -184,11 +163,12 @@ class Permit:
     the response (or the failure) is in.
     """
 
-    __slots__ = ("_done", "_limiter", "_limits", "waited")
+    __slots__ = ("_done", "_limiter", "_limits", "_token", "waited")
 
-    def __init__(self, limiter: RateLimiter, limits: Sequence[Limit], waited: float) -> None:
+    def __init__(self, limiter: RateLimiter, limits: Sequence[Limit], token: str, waited: float) -> None:
         self._limiter = limiter
         self._limits = limits
+        self._token = token
         self._done = not limits
         self.waited = waited
 
@@ -196,7 +176,7 @@ class Permit:
         if self._done:
             return
         self._done = True
-        await self._limiter._release(self._limits)
+        await self._limiter._release(self._limits, self._token)
 
     async def __aenter__(self) -> Permit:
         return self
@@ -205,21 +185,45 @@ class Permit:
         await self.release()
 
 
+class Windows(Protocol):
+    """Where the windows live: this process (``MemoryWindows``) or Redis (``RedisWindows``)."""
+
+    shared: bool  # other processes take places too: poll for them, they send no signal
+
+    async def take(self, limits: Sequence[Limit], token: str, lease: float) -> Verdict: ...
+
+    async def give_back(self, limits: Sequence[Limit], token: str) -> None: ...
+
+    async def reset(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+# How long a request may stay in flight before shared windows forget it (its process may have
+# died): the HTTP client passes the request's own deadline; this is for other callers.
+DEFAULT_LEASE = 300.0
+# How often a request blocked only by other processes' requests in flight looks again.
+SHARED_POLL = 0.01
+
+_tokens = itertools.count()
+
+
 class RateLimiter:
     """Waits until a request may be sent under all its limits; the server never sees more.
 
     The server counts *arrivals*, which happen somewhere between our send and the response.
     So a request holds its place from before it is sent until ``window`` seconds after its
-    response arrived: in flight it is counted in-process, then as an entry in the limits
-    moving window stamped at completion. However slow the network (a TLS handshake on the
-    first request, say), N+1 arrivals can then never fall into one window.
+    response arrived: in flight it is counted as such, then as an answer time in the moving
+    window. However slow the network (a TLS handshake on the first request, say), N+1
+    arrivals can then never fall into one window. With ``redis://`` storage the requests in
+    flight and the answers are recorded in Redis, so every process sees every other's.
 
-    With shared storage (``redis://``) each send is also recorded in a window of sends, so
-    workers see each other's requests as they go out, not only as they complete.
-    ``margin`` widens every window a little (10 ms: timer granularity; the completion stamps
-    already cover latency and queueing at the server, and skew between clocks moves no
-    interval), so a sync runs at the declared rate's edge. One RateLimiter may
-    serve many HttpClients (e.g. several steps with one credential).
+    ``clock`` is the runtime's (``Executor(clock=...)`` passes its own): windows in memory and
+    every wait use it, so a test passes a ManualClock and no rate window takes real time.
+    Windows on Redis use Redis's time (one source for every process) and pass in real time.
+    ``margin`` widens every window a little (10 ms: timer granularity; the answer times
+    already cover latency and queueing at the server), so a sync runs at the declared rate's
+    edge. One RateLimiter may serve many HttpClients (e.g. several steps with one credential).
     """
 
     def __init__(
@@ -228,48 +232,28 @@ class RateLimiter:
         *,
         margin: float = 0.01,
         notice_after: float = NOTICE_AFTER,
+        clock: Clock = SYSTEM_CLOCK,
+        key_prefix: str = "skiff:rl:",
     ) -> None:
         self.notice_after = notice_after  # waits at least this long are logged to ``waits_log``
-        uri = storage_uri if storage_uri.startswith("async+") else f"async+{storage_uri}"
-        options: dict[str, str] = {}
-        if uri.startswith(("async+redis://", "async+rediss://")):
-            options["implementation"] = "redispy"  # redis-py is installed, coredis is not
-        self._uri = uri
-        self._options = options
-        self._storage: Any = None
-        self._strategy: Any = None
-        self._local = uri.startswith("async+memory")
-        self._redis_url = uri.removeprefix("async+") if uri.startswith(("async+redis://", "async+rediss://")) else None
         self.margin = margin
+        self.clock = clock
+        uri = storage_uri.removeprefix("async+")
+        self.windows: Windows
+        if uri.startswith(("redis://", "rediss://")):
+            from .redis_windows import RedisWindows
+
+            self.windows = RedisWindows(uri, margin=margin, prefix=key_prefix)
+        elif uri.startswith("memory://"):
+            self.windows = MemoryWindows(clock, margin=margin)
+        else:
+            raise ValueError(f"rate-limit storage {storage_uri!r}: expected memory:// or redis://")
         self._holds: dict[str, float] = {}
-        self._in_flight: dict[tuple[str, ...], int] = {}
         self._lines: dict[tuple[tuple[str, ...], ...], deque[object]] = {}  # waiters, in order
-        self._items: dict[Limit, Any] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
         self._changed = asyncio.Event()
-
-    @property
-    def storage(self) -> Any:
-        if self._storage is None:
-            from limits.storage import storage_from_string
-
-            self._storage = storage_from_string(self._uri, **self._options)
-        return self._storage
-
-    @property
-    def strategy(self) -> Any:
-        if self._strategy is None:
-            if self._redis_url is not None:
-                # Exact fractional windows (limits' own Redis window rounds up to whole seconds).
-                from .redis_windows import RedisWindows
-
-                self._strategy = RedisWindows(self._redis_url)
-            else:
-                from limits.aio.strategies import MovingWindowRateLimiter
-
-                self._strategy = MovingWindowRateLimiter(self.storage)
-        return self._strategy
+        self._process = f"{os.getpid()}:{id(self):x}"  # permit tokens unique among processes
 
     def _bind(self) -> None:
         # asyncio primitives belong to one loop; a limiter reused by a later asyncio.run()
@@ -279,102 +263,71 @@ class RateLimiter:
             self._loop = loop
             self._lock = asyncio.Lock()
             self._changed = asyncio.Event()
-            self._in_flight.clear()
             self._lines.clear()
 
-    def _item(self, limit: Limit) -> Any:
-        item = self._items.get(limit)
-        if item is None:
-            # Other shared storages need whole seconds; completion stamps already cover latency.
-            exact = self._local or self._redis_url is not None
-            window = limit.per_seconds + self.margin if exact else float(math.ceil(limit.per_seconds))
-            if len(self._items) >= 4096:
-                self._items.clear()
-            item = self._items[limit] = _window_cls()(limit, window)
-        return item
+    def _signal(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
 
     def hold(self, key: str, until: float) -> None:
         """Send nothing under ``key`` before epoch time ``until`` (X-Rate-Limit-Reset)."""
         if until > self._holds.get(key, 0.0):
             self._holds[key] = until
 
-    async def _try(self, limits: Sequence[Limit], hold_key: str | None) -> tuple[float | None, Limit | None]:
-        """(0, None) after taking a place in every limit; else seconds to wait (None: until a
-        release) and the limit that is furthest from a free place (None: a hold)."""
-        now = time.time()  # the clock the limits library uses
+    async def _try(
+        self, limits: Sequence[Limit], hold_key: str | None, token: str, lease: float
+    ) -> tuple[float | None, Limit | None, bool]:
+        """(0, None, _) after taking a place in every limit; else seconds to wait (None: until
+        a request in flight is answered), the limit that blocks longest (None: a hold) and
+        whether the wait is on the clock (holds, memory) or in real time (Redis)."""
         if hold_key is not None:
             until = self._holds.get(hold_key)
             if until is not None:
+                now = self.clock.time()
                 if until > now:
-                    return until - now + self.margin, None
+                    return until - now + self.margin, None, True
                 del self._holds[hold_key]
-        delay: float | None = 0.0
-        longest = 0.0
-        blocking: Limit | None = None
-        for limit in limits:
-            item = self._item(limit)
-            stats = await self.strategy.get_window_stats(item, "done", *limit.key)
-            recent = limit.requests - stats.remaining
-            flying = self._in_flight.get(limit.key, 0)
-            wait: float | None = 0.0
-            if recent + flying >= limit.requests:
-                # Wait for the oldest completion to leave the window; if only requests in
-                # flight block (None), for one of them to complete.
-                wait = stats.reset_time - now if recent > 0 else None
-            elif not self._local and not await self.strategy.test(item, "sent", *limit.key):
-                sent = await self.strategy.get_window_stats(item, "sent", *limit.key)
-                wait = sent.reset_time - now
-            if wait is None or wait > 0:
-                if wait is not None and wait > longest:
-                    longest, blocking = wait, limit
-                elif blocking is None:
-                    blocking = limit
-                delay = None if delay is None or wait is None else max(delay, wait)
-        if delay is None or delay > 0:
-            return delay, blocking
-        if not self._local:
-            for limit in limits:
-                if not await self.strategy.hit(self._item(limit), "sent", *limit.key):
-                    return self.margin or 0.01, None  # another worker won the place: look again soon
-        for limit in limits:
-            self._in_flight[limit.key] = self._in_flight.get(limit.key, 0) + 1
-        return 0.0, None
+        if not limits:
+            return 0.0, None, True
+        delay, index = await self.windows.take(limits, token, lease)
+        return delay, None if index is None else limits[index], not self.windows.shared
 
-    async def _release(self, limits: Sequence[Limit]) -> None:
+    async def _release(self, limits: Sequence[Limit], token: str) -> None:
         try:
-            async with self._lock:
-                for limit in limits:
-                    await self.strategy.hit(self._item(limit), "done", *limit.key)
+            # Shielded: a cancelled caller must still give its place back (on Redis it would
+            # otherwise count as in flight until its lease ends).
+            await asyncio.shield(self.windows.give_back(limits, token))
         finally:
-            # Even when cancelled: a request that never leaves the flight count blocks forever.
-            for limit in limits:
-                left = self._in_flight.get(limit.key, 0) - 1
-                if left > 0:
-                    self._in_flight[limit.key] = left
-                else:
-                    self._in_flight.pop(limit.key, None)
-            self._changed.set()
-            self._changed = asyncio.Event()
+            self._signal()  # even when cancelled: the next in line looks again
 
     async def acquire(
-        self, limits: Iterable[Limit], *, hold_key: str | None = None, max_wait: float | None = None
+        self,
+        limits: Iterable[Limit],
+        *,
+        hold_key: str | None = None,
+        max_wait: float | None = None,
+        lease: float = DEFAULT_LEASE,
     ) -> Permit:
         """Wait for a place in every limit (and past any hold), taken together or not at all.
 
         Returns the Permit to release when the response is in (``permit.waited``: seconds
         waited). Raises RateLimited when the wait would exceed ``max_wait``: better to
-        rebound the message than to block a worker for many minutes.
+        rebound the message than to block a worker for many minutes. ``lease``: how long the
+        request may be in flight at most (its deadline); shared windows forget it after that,
+        so a process killed mid-request cannot block the others for ever.
         """
         limits = list(limits)
         if not limits and (hold_key is None or hold_key not in self._holds):
-            return Permit(self, limits, 0.0)
+            return Permit(self, limits, "", 0.0)
         self._bind()
+        token = f"{self._process}:{next(_tokens)}"
         # First come, first served among requests under the same limits: pages fetched ahead
         # are sent in their order, and no waiter is overtaken forever.
-        line = self._lines.setdefault(tuple(limit.key for limit in limits), deque())
+        line_key = tuple(limit.key for limit in limits)
+        line = self._lines.setdefault(line_key, deque())
         ticket = object()
         line.append(ticket)
-        started = time.monotonic()
+        started = self.clock.monotonic()
         waited = 0.0
         told = False
         try:
@@ -382,12 +335,13 @@ class RateLimiter:
                 changed = self._changed
                 delay: float | None = None  # behind another request: until it has its place
                 blocking = None
+                on_clock = True
                 if line[0] is ticket:
                     async with self._lock:
-                        delay, blocking = await self._try(limits, hold_key)
+                        delay, blocking, on_clock = await self._try(limits, hold_key, token, lease)
                     if delay is not None and delay <= 0:
-                        return Permit(self, limits, waited)
-                waited = time.monotonic() - started
+                        return Permit(self, limits, token, waited)
+                waited = self.clock.monotonic() - started
                 if delay is not None and max_wait is not None and waited + delay > max_wait:
                     which = f"rate limit {blocking.describe()}" if blocking else "rate limit (the API's reset time)"
                     raise RateLimited(
@@ -397,20 +351,28 @@ class RateLimiter:
                 if not told and delay is not None and delay >= self.notice_after:
                     told = True  # once per request: a quiet poll is then not taken for a hung one
                     waits_log.info("%s", _wait_notice(blocking, delay))
-                # Wake at the computed time, or earlier when a request completes or goes out.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), timeout=None if delay is None else max(delay, 0.001))
-                waited = time.monotonic() - started
+                if delay is not None and on_clock:
+                    # A place frees at a known time (answers only add to a window): sleep on
+                    # the runtime's clock, a ManualClock passes it at once.
+                    await self.clock.sleep(delay)
+                else:
+                    # Until one of ours is answered or goes out (we are told), or, on Redis,
+                    # until another process's may have been: look again soon.
+                    timeout = delay if delay is not None else SHARED_POLL if self.windows.shared else None
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(changed.wait(), timeout=timeout)
+                waited = self.clock.monotonic() - started
         finally:
             line.remove(ticket)
             if not line:
-                self._lines.pop(tuple(limit.key for limit in limits), None)
-            self._changed.set()  # the next in line may go now
-            self._changed = asyncio.Event()
+                self._lines.pop(line_key, None)
+            self._signal()  # the next in line may go now
 
     async def reset(self) -> None:
         """Forget every window and hold (tests, sandbox resets)."""
         self._holds.clear()
-        result = self.storage.reset()
-        if inspect.isawaitable(result):
-            await result
+        await self.windows.reset()
+
+    async def aclose(self) -> None:
+        """Close the connection to shared storage (none in memory)."""
+        await self.windows.aclose()

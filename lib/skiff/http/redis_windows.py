@@ -1,94 +1,151 @@
-"""Moving windows on Redis with exact, fractional lengths (Billbee counts per 1.1 s).
+"""Moving windows on Redis, shared by every process that uses them, exact to the millisecond.
 
-The ``limits`` library's Redis moving window sets the key's expiry with ``EXPIRE``, which takes
-whole seconds, so a 1.1 s window had to become 2 s: half the throughput. These two short
-scripts keep the same list-of-timestamps layout but expire in milliseconds, so a window is
-exactly as long as declared. Each script runs atomically in Redis: workers on many machines
-share one window.
+Per limit key two Redis keys: a list of the last ``requests`` answer times (newest first) and a
+sorted set of the requests in flight (member: a permit's token, score: the time after which it
+is forgotten, should its process die). A request counts for every process from before it is
+sent until a window after its answer, as in one process (``memory_windows``): a window of
+*sends* would forget a request still in flight after one window, and a second process could
+then crowd the server's window (two processes drew a 429 that way under load).
+
+Both scripts run atomically in Redis, so several limits are taken together or not at all,
+across processes too. Their time is Redis's own (``TIME``): windows shared between processes
+and machines need one time source, and no client clock's skew then moves a window. Such
+windows pass in real time, whatever clock the limiter was given. ``limits``' own Redis window
+is not used: it expires keys in whole seconds (a 1.1 s window became 2 s) and records sends,
+not answers.
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any, NamedTuple
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["RedisWindows", "WindowStats"]
+if TYPE_CHECKING:
+    from .memory_windows import Verdict
+    from .ratelimit import Limit
 
-# KEYS[1]: the window; ARGV: now (s), limit, window (s). Newest entries first.
-_ACQUIRE = """
-local now = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-local window = tonumber(ARGV[3])
-local entry = redis.call('LINDEX', KEYS[1], limit - 1)
-if entry and tonumber(entry) > now - window then
-  return 0
+__all__ = ["RedisWindows"]
+
+# KEYS: answers, flight for each limit; ARGV: token, lease (s), then requests, window (s) for
+# each limit. Returns {"0"} when taken, else {wait in seconds or "none", blocking limit (1-based)}.
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local token, lease = ARGV[1], tonumber(ARGV[2])
+local delay, blocking, longest = 0, 0, -1
+for i = 1, #KEYS / 2 do
+  local answers, flight = KEYS[2 * i - 1], KEYS[2 * i]
+  local requests, window = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', flight, '-inf', now)
+  local flying = redis.call('ZCARD', flight)
+  local stamps = redis.call('LRANGE', answers, 0, requests - 1)
+  local recent = 0
+  for _, stamp in ipairs(stamps) do
+    if tonumber(stamp) > now - window then recent = recent + 1 else break end
+  end
+  local need = recent + flying - requests + 1
+  if need > 0 then
+    local wait = false
+    if need <= recent then
+      wait = math.max(tonumber(stamps[recent - need + 1]) + window - now, 0)
+    end
+    if wait and wait > longest then
+      longest, blocking = wait, i
+    elseif blocking == 0 then
+      blocking = i
+    end
+    if delay and wait then delay = math.max(delay, wait) else delay = false end
+  end
 end
-redis.call('LPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], 0, limit - 1)
-redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+if blocking > 0 then
+  return {delay and tostring(delay) or 'none', blocking}
+end
+for i = 1, #KEYS / 2 do
+  redis.call('ZADD', KEYS[2 * i], now + lease, token)
+  if redis.call('PTTL', KEYS[2 * i]) < lease * 1000 then
+    redis.call('PEXPIRE', KEYS[2 * i], math.ceil(lease * 1000))
+  end
+end
+return {'0'}
+"""
+
+# KEYS: answers, flight for each limit; ARGV: token, then requests, window (s) for each limit.
+_GIVE_BACK = """
+local t = redis.call('TIME')
+local now = string.format('%.6f', tonumber(t[1]) + tonumber(t[2]) / 1000000)
+for i = 1, #KEYS / 2 do
+  local answers, flight = KEYS[2 * i - 1], KEYS[2 * i]
+  local requests, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  redis.call('ZREM', flight, ARGV[1])
+  redis.call('LPUSH', answers, now)
+  redis.call('LTRIM', answers, 0, requests - 1)
+  redis.call('PEXPIRE', answers, math.ceil(window * 1000))
+end
 return 1
 """
 
-# Returns {count in the window, oldest timestamp in it (as a string)}.
-_STATS = """
-local now = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-local window = tonumber(ARGV[3])
-local entries = redis.call('LRANGE', KEYS[1], 0, limit - 1)
-local count, oldest = 0, nil
-for _, entry in ipairs(entries) do
-  if tonumber(entry) > now - window then
-    count = count + 1
-    oldest = entry
-  end
-end
-return {count, oldest or ARGV[1]}
-"""
-
-
-class WindowStats(NamedTuple):
-    reset_time: float  # epoch seconds when the oldest entry leaves the window
-    remaining: int
-
 
 class RedisWindows:
-    """The three operations the rate limiter needs, as ``limits``' strategy names them."""
+    """The windows at ``url``, under keys starting with ``prefix``."""
 
-    def __init__(self, url: str, *, prefix: str = "skiff:rl:") -> None:
+    shared = True
+
+    def __init__(self, url: str, *, margin: float, prefix: str = "skiff:rl:") -> None:
         self.url = url
+        self.margin = margin
         self.prefix = prefix
         self._client: Any = None
-        self._acquire: Any = None
-        self._stats: Any = None
+        self._take: Any = None
+        self._give_back: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _redis(self) -> Any:
-        if self._client is None:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            # A connection belongs to its event loop: a later asyncio.run() gets a new one.
             import redis.asyncio
 
+            self._loop = loop
             self._client = redis.asyncio.Redis.from_url(self.url, decode_responses=True)
-            self._acquire = self._client.register_script(_ACQUIRE)
-            self._stats = self._client.register_script(_STATS)
+            self._take = self._client.register_script(_TAKE)
+            self._give_back = self._client.register_script(_GIVE_BACK)
         return self._client
 
-    def _key(self, item: Any, identifiers: tuple[str, ...]) -> str:
-        return f"{self.prefix}{item.key_for(*identifiers)}/{item.window!r}"
+    def keys(self, limit: Limit) -> tuple[str, str]:
+        """The answers list and the in-flight set of ``limit`` (its size is part of the name:
+        a changed declaration starts a window of its own)."""
+        base = f"{self.prefix}{'/'.join(limit.key)}/{limit.requests}/{limit.per_seconds!r}"
+        return f"{base}:answers", f"{base}:flight"
 
-    async def get_window_stats(self, item: Any, *identifiers: str) -> WindowStats:
+    def _args(self, limits: Sequence[Limit]) -> tuple[list[str], list[Any]]:
+        keys: list[str] = []
+        sizes: list[Any] = []
+        for limit in limits:
+            keys.extend(self.keys(limit))
+            sizes.extend((limit.requests, repr(limit.per_seconds + self.margin)))
+        return keys, sizes
+
+    async def take(self, limits: Sequence[Limit], token: str, lease: float) -> Verdict:
         self._redis()
-        now = time.time()
-        count, oldest = await self._stats(keys=[self._key(item, identifiers)], args=[now, item.amount, item.window])
-        return WindowStats(float(oldest) + item.window, item.amount - int(count))
+        keys, sizes = self._args(limits)
+        result = await self._take(keys=keys, args=[token, repr(max(lease, 0.001)), *sizes])
+        if result[0] == "0":
+            return 0.0, None
+        wait = None if result[0] == "none" else float(result[0])
+        return wait, int(result[1]) - 1
 
-    async def test(self, item: Any, *identifiers: str) -> bool:
-        stats = await self.get_window_stats(item, *identifiers)
-        return stats.remaining > 0
-
-    async def hit(self, item: Any, *identifiers: str) -> bool:
+    async def give_back(self, limits: Sequence[Limit], token: str) -> None:
         self._redis()
-        now = repr(time.time())  # full precision: Lua reads it back as a number
-        return bool(await self._acquire(keys=[self._key(item, identifiers)], args=[now, item.amount, item.window]))
+        keys, sizes = self._args(limits)
+        await self._give_back(keys=keys, args=[token, *sizes])
+
+    async def reset(self) -> None:
+        client = self._redis()
+        async for key in client.scan_iter(match=f"{self.prefix}*", count=500):
+            await client.delete(key)
 
     async def aclose(self) -> None:
         if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+            client, self._client = self._client, None
+            await client.aclose()

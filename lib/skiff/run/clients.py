@@ -102,7 +102,7 @@ class ClientPool:
         if limiter is None:
             # SKIFF_RATE_LIMITS=redis://... (what --rate-limits sets): windows shared with every
             # process on that Redis.
-            limiter = RateLimiter(os.environ.get("SKIFF_RATE_LIMITS") or "memory://")
+            limiter = RateLimiter(os.environ.get("SKIFF_RATE_LIMITS") or "memory://", clock=clock)
         self.limiter = limiter
         self._transport = transport
         self.clock = clock
@@ -138,3 +138,4 @@ class ClientPool:
         for client in self._clients.values():
             await client.aclose()
         self._clients.clear()
+        await self.limiter.aclose()  # its Redis connection, if any (opened again when used)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from skiff.clock import ManualClock
 from skiff.component import Component, load_component
 from skiff.message import Message
 from skiff.run import Event, Executor, RunResult
@@ -436,11 +438,17 @@ async def test_actions_with_rate_limits_on(
             "webHookManagementGet",
         )
     ]
+    # The sandbox's windows and the executor's run on one ManualClock: the server judges the
+    # client's pace on the client's time, and the waits take no real time.
+    clock = ManualClock()
     with httpx.Client(base_url=server.url, timeout=10) as admin:
         admin.delete("/_sandbox/requests").raise_for_status()
+        for window in app.limiters:
+            window.reset()
+            window.now = clock.monotonic
         billbee.set_rate_limits(True)
         try:
-            async with Executor() as executor:
+            async with Executor(clock=clock) as executor:
                 results = await asyncio.gather(
                     *(run_action(component, cfg, name, body, executor) for name, body in calls)
                 )
@@ -449,10 +457,13 @@ async def test_actions_with_rate_limits_on(
                 stats = client.stats
         finally:
             billbee.set_rate_limits(False)
+            for window in app.limiters:
+                window.reset()
+                window.now = time.monotonic
         log = admin.get("/_sandbox/requests").json()["requests"]
     assert [r.error for r, _ in results] == [None] * len(calls)
     statuses = [entry["status"] for entry in log]
     assert len(statuses) == len(calls)
     assert 429 not in statuses
     assert stats.status_429 == 0
-    assert stats.throttled_waits > 0  # the client-side limiter did the waiting
+    assert stats.throttled_waits > 0 and clock.slept  # the client-side limiter did the waiting

@@ -2,9 +2,9 @@
 the client (it waits or refuses before it sends, so the sandbox never answers 429), enforced by
 the sandbox with the same numbers, and waited for by ``skiff poll``.
 
-The sandbox's limiters read a frozen fake clock here, so its windows never run out during a
-test and nothing depends on real timing; the client's long windows (a minute to an hour) are
-refused at once because they exceed the retry budget, so no test sleeps through one.
+The sandbox's limiters and the client's read one ManualClock here, so windows pass only when
+a test says so (or the client waits, at once) and nothing depends on real timing; the client's
+long windows (a minute to an hour) are refused because they exceed the retry budget.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
+from skiff.clock import ManualClock
 from skiff.component import Component, load_component
 from skiff.errors import RateLimited
 from skiff.http.ratelimit import limits_for
@@ -159,26 +160,26 @@ def test_general_limits_are_keyed_as_documented() -> None:
 
 
 @pytest.fixture
-def frozen() -> Iterator[tuple[SandboxApp, SandboxServer, list[float]]]:
-    """A rate-limited sandbox whose limiters read a fake clock that moves only when told."""
+def frozen() -> Iterator[tuple[SandboxApp, SandboxServer, ManualClock]]:
+    """A rate-limited sandbox whose limiters read a clock that moves only when told."""
     app = load_sandbox("billbee", rate_limits=True, orders=20)
-    now = [1000.0]
+    clock = ManualClock()
     for window in app.limiters:
-        window.now = lambda: now[0]
+        window.now = clock.monotonic
     with serve(app) as server:
-        yield app, server, now
+        yield app, server, clock
 
 
 @pytest.mark.parametrize("name", sorted(EXTRA))
-def test_sandbox_enforces_the_declared_limit(name: str, frozen: tuple[SandboxApp, SandboxServer, list[float]]) -> None:
-    app, server, now = frozen
+def test_sandbox_enforces_the_declared_limit(name: str, frozen: tuple[SandboxApp, SandboxServer, ManualClock]) -> None:
+    app, server, clock = frozen
     case, declared = EXTRA[name], DECLARED[name]
     ids = _order_ids(app)
     body = case.body(ids)
     with httpx.Client(base_url=server.base_url, auth=(USER, PASSWORD), headers={"X-Billbee-Api-Key": KEY}) as c:
 
         def send() -> httpx.Response:
-            now[0] += 1.5  # past the per-second limits, far inside the declared window
+            clock.advance(1.5)  # past the per-second limits, far inside the declared window
             return c.request(case.method, case.path(body), params=case.query)
 
         for _ in range(declared["requests"]):
@@ -188,7 +189,7 @@ def test_sandbox_enforces_the_declared_limit(name: str, frozen: tuple[SandboxApp
         period = PERIODS[declared["perSeconds"]]
         assert refused.json() == f"API calls quota exceeded! maximum admitted {declared['requests']} per {period}."
         assert declared["perSeconds"] - 20 <= int(refused.headers["Retry-After"]) <= declared["perSeconds"]
-        now[0] += declared["perSeconds"]
+        clock.advance(declared["perSeconds"])
         assert send().status_code == 200  # the window has passed
 
 
@@ -213,16 +214,16 @@ async def _run(executor: Executor, component: Component, cfg: dict[str, Any], na
 
 @pytest.mark.parametrize("name", sorted(EXTRA))
 async def test_client_refuses_before_the_server_would_answer_429(
-    name: str, component: Component, frozen: tuple[SandboxApp, SandboxServer, list[float]]
+    name: str, component: Component, frozen: tuple[SandboxApp, SandboxServer, ManualClock]
 ) -> None:
-    app, server, now = frozen
+    app, server, clock = frozen
     case, declared = EXTRA[name], DECLARED[name]
     ids = _order_ids(app)
     cfg = {**app.default_credentials, "baseUrl": server.base_url}
     app.log.clear()
-    async with Executor() as executor:
+    async with Executor(clock=clock) as executor:
         for _ in range(declared["requests"]):
-            now[0] += 1.5  # the sandbox's per-second windows pass; the declared one does not
+            clock.advance(1.5)  # the per-second windows pass; the declared one does not
             result = await _run(executor, component, cfg, case.action, case.body(ids))
             assert result.error is None, result.error
         refused = await _run(executor, component, cfg, case.action, case.body(ids))
@@ -230,7 +231,7 @@ async def test_client_refuses_before_the_server_would_answer_429(
         message = str(refused.error)
         assert f"rate limit '{name}' ({declared['requests']} per" in message
         assert refused.error.retry_after is not None and refused.error.retry_after > 5
-        now[0] += 1.5
+        clock.advance(1.5)
         other = await _run(executor, component, cfg, case.action, case.other(ids))
         assert other.error is None, other.error  # another order, page or date has its own window
     entries = app.log.entries()
