@@ -299,3 +299,12 @@ class PollingSpec(_Spec):
     # order "any": how far (seconds) the API's clock may lag ours; the cursor of a poll moves
     # at most to its start less this, so a change made while it pages is not skipped.
     clockSkew: float = Field(default=5.0, ge=0)
+    # order "any": a poll that fails midway is continued by the next from the page after the
+    # last one committed (skiff.polling.resume), where a paging position stays valid between
+    # polls. "auto": fromId and cursor paging (keyset positions: what lies after a position
+    # stays after it). "always": page and offset paging too; declare it only when the listing's
+    # order is fixed and no record ever leaves it (sorted by id; no deletes, no filter that a
+    # change can make a record fail), else a record shifted to an earlier page is skipped.
+    # "never": a failed poll is read again from the start. link and nextUrl never resume (a
+    # next URL may carry a session, an expiry or an echoed credential).
+    resume: Literal["auto", "always", "never"] = "auto"

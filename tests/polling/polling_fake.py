@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from skiff.message import Message, deterministic_id
-from skiff.polling import Poller, PollOptions, PollResult, Query, parse_timestamp, record_version
+from skiff.polling import PageAt, Poller, PollOptions, PollResult, Query, parse_timestamp, record_version
 from skiff.polling.state import snapshot_size
 
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
@@ -26,12 +26,19 @@ class Crash(Exception):
     """The process died between emit and commit."""
 
 
+def scramble(rid: int) -> float:
+    return random.Random(rid * 7919).random()  # a fixed place per id
+
+
 class FakeApi:
     """Records ``{id, updatedAt, name}``; ``>= since`` filter; live offset paging.
 
     ``order``: "asc" sorts by (updatedAt, id); "asc-desc-ties" sorts ties by id descending;
     "asc-hash-ties" sorts ties in a fixed pseudo-random order; "shuffled" returns a fixed
     pseudo-random order (no sort at all). ``filtered``: False ignores the cursor (no filter).
+    ``positions`` (with "shuffled"): keyset paging instead of offsets: each page is a
+    ``PageAt`` naming the place of its last record, and ``query["start"]`` reads on after it
+    (a place that stays valid whatever is inserted, changed or deleted).
     """
 
     def __init__(
@@ -41,7 +48,12 @@ class FakeApi:
         order: Literal["asc", "asc-desc-ties", "asc-hash-ties", "shuffled"] = "asc",
         filtered: bool = True,
         id_stride: int = 1,
+        positions: bool = False,
     ) -> None:
+        assert not positions or order == "shuffled", "keyset places need a fixed order"
+        self.positions = positions
+        self.starts: list[Any] = []  # every page request's start (None: the first page)
+        self.fail: Callable[[Any], bool] | None = None  # True: that page request fails
         self.rows: dict[int, dict[str, Any]] = {}
         self.next_id = 1
         self.id_stride = id_stride  # > 1: ids with gaps (no runs to compress)
@@ -104,22 +116,38 @@ class FakeApi:
         def rid(r: dict[str, Any]) -> int:
             return int(r.get("id") or 0)
 
-        def scramble(r: dict[str, Any]) -> float:
-            return random.Random(rid(r) * 7919).random()  # a fixed order per id
-
         if self.order == "asc":
             rows.sort(key=lambda r: (stamp(r), rid(r)))
         elif self.order == "asc-desc-ties":
             rows.sort(key=lambda r: (stamp(r), -rid(r)))
         elif self.order == "asc-hash-ties":
-            rows.sort(key=lambda r: (stamp(r), scramble(r)))
+            rows.sort(key=lambda r: (stamp(r), scramble(rid(r))))
         else:
-            rows.sort(key=scramble)
+            rows.sort(key=lambda r: (scramble(rid(r)), rid(r)))
         return rows
 
-    async def fetch_pages(self, query: Query) -> AsyncIterator[list[dict[str, Any]]]:
+    async def fetch_pages(self, query: Query) -> AsyncIterator[list[dict[str, Any]] | PageAt]:
         self.queries.append(query)
         size = query["page_size"] or self.page_size
+        if self.positions:
+            start = query.get("start")
+            while True:
+                self.starts.append(start)
+                if self.fail is not None and self.fail(start):
+                    raise Crash(f"page request from {start} failed")
+                if self.before_page is not None:
+                    self.before_page(self.pages_served)
+                place = tuple(start["after"]) if start else None
+                listing = self._sorted(query["cursor_value"])
+                rows = [r for r in listing if place is None or (scramble(r["id"]), r["id"]) > place]
+                page = [copy.deepcopy(r) for r in rows[:size]]
+                self.pages_served += 1
+                last = len(page) < size
+                start = None if last else {"after": [scramble(page[-1]["id"]), page[-1]["id"]]}
+                if page:
+                    yield PageAt(page, start)
+                if last:
+                    return
         offset = 0
         while True:
             if self.before_page is not None:

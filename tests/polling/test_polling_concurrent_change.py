@@ -83,3 +83,25 @@ async def test_a_change_between_page_reads_is_emitted_once(kind: str) -> None:
 def test_clock_skew_is_checked() -> None:
     with pytest.raises(Exception, match="clockSkew"):
         PollOptions(cursor_field="updatedAt", order="any", clock_skew=-1)
+
+
+async def test_a_remembered_record_at_the_new_cursor_is_not_emitted_again() -> None:
+    """A record remembered past a poll's cap, whose timestamp a later poll's cursor reaches:
+    the snapshot must list it at the cursor, or the poll after emits it again."""
+    api = FakeApi(page_size=10, order="shuffled")
+    for second in range(20):
+        api.insert(second)
+    clock = Clock(600)
+    harness = Harness(api, order="any", now=clock.now, clock_skew=5)
+    await harness.poll()
+    api.update(1, 630)
+    clock.second = 632  # cap 627: record 1 at 630 is remembered past it
+    await harness.poll()
+    api.update(2, 630)  # the same second, seen one poll later
+    clock.second = 700  # cap 695: the cursor moves to 630
+    await harness.poll()
+    clock.second = 760
+    await harness.poll()
+    per_poll = [[m.body["id"] for m in poll] for poll in harness.per_poll]
+    print(f"emitted per poll: {[len(p) for p in per_poll]}")
+    assert per_poll[1:] == [[1], [2], []]

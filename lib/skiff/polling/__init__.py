@@ -55,6 +55,7 @@ from __future__ import annotations
 from skiff.polling.engine import Commit, Emit, FetchPages, Poller, PollResult, poll, record_version
 from skiff.polling.keys import parse_timestamp
 from skiff.polling.options import SNAPSHOT_LIMIT, CursorKind, PollOptions, Query
+from skiff.polling.resume import PageAt
 from skiff.polling.state import snapshot_size
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "CursorKind",
     "Emit",
     "FetchPages",
+    "PageAt",
     "PollOptions",
     "PollResult",
     "Poller",

@@ -14,12 +14,13 @@ from skiff.errors import ApiError
 from skiff.message import Message, deterministic_id, page_body
 from skiff.polling.keys import Key, format_timestamp, id_key, timestamp_key
 from skiff.polling.options import PollOptions, Query
-from skiff.polling.state import Frontier, SeenDigest, seen_hash
+from skiff.polling.resume import PageAt, ResumePoint, window_of
+from skiff.polling.state import VERSION, Frontier, SeenDigest, seen_hash, snapshot_size
 
 __all__ = ["Commit", "Emit", "FetchPages", "PollResult", "Poller", "poll", "record_version"]
 
 Page = Sequence[Mapping[str, Any]]
-FetchPages = Callable[[Query], AsyncIterable[Page]]
+FetchPages = Callable[[Query], AsyncIterable[Page | PageAt]]
 Emit = Callable[[Message], Awaitable[None]]
 Commit = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -41,6 +42,7 @@ class PollResult:
     commits: int = 0  # snapshots handed to ``commit``
     left_out: int = 0  # seen: records the digest had no room for (emitted again next poll)
     complete: bool = False  # read to the end of the results (False: stopped at the page bound)
+    resumed: bool = False  # order any: continued from where an earlier poll stopped
     dry_run: bool = False
     snapshot: dict[str, Any] | None = None  # the last committed one (dry run: would-be)
 
@@ -65,6 +67,10 @@ def record_version(record: Mapping[str, Any]) -> str:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _records(page: Page | PageAt) -> Page:
+    return page.records if isinstance(page, PageAt) else page
 
 
 async def _aclose(iterable: Any) -> None:
@@ -113,6 +119,8 @@ class Poller:
         try:
             if self.options.cursor_kind == "seen":
                 await self._run_seen(fetch_pages, emit, commit, result)
+            elif self.options.order == "any" and self.options.resume and self.options.emit_behavior != "fetchAll":
+                await self._run_resumable(fetch_pages, emit, commit, result)
             elif self.options.order == "any":
                 await self._run_unordered(fetch_pages, emit, commit, result)
             else:
@@ -126,9 +134,11 @@ class Poller:
 
     # ------------------------------------------------------------ records
 
-    def _prepare(self, page: Page, page_no: int) -> list[_Rec]:
+    def _prepare(self, page: Page | PageAt, page_no: int) -> list[_Rec]:
         """Check every record of a page before any is emitted, then sort by (cursor, id)."""
         o = self.options
+        if isinstance(page, PageAt):
+            page = page.records
         if isinstance(page, Mapping | str | bytes):
             raise ApiError(f"page {page_no} is not a list of records ({type(page).__name__})")
         recs: list[_Rec] = []
@@ -314,10 +324,10 @@ class Poller:
                     new, beyond = self._select(recs, asked, frontier.copy(), end, result)
                     if new and await self._flush(new, frontier, emit, commit, result, pending):
                         points += 1
-                        last = o.page_size is not None and len(page) < o.page_size
+                        last = o.page_size is not None and len(_records(page)) < o.page_size
                         if bound is not None and points >= bound and not beyond and not last:
                             break  # bounded work: the rest waits for the next poll
-                        requery = not beyond and self._requery_ok(frontier, len(page))
+                        requery = not beyond and self._requery_ok(frontier, len(_records(page)))
                         if requery:
                             break
                     if beyond:  # sorted ascending: everything after is beyond endTime too
@@ -348,8 +358,8 @@ class Poller:
         try:
             async for page in iterator:
                 result.pages += 1
-                if chunk is None and len(page):
-                    chunk = len(page)
+                if chunk is None and len(_records(page)):
+                    chunk = len(_records(page))
                 for rec in self._prepare(page, result.pages):
                     if end is not None and rec.ckey > end:
                         result.beyond_end += 1
@@ -373,6 +383,99 @@ class Poller:
                     result.complete = False
                     break
         await self._finish(frontier, pending, emit, commit, result)
+
+    def _with_resume(self, base: Frontier, point: ResumePoint) -> tuple[dict[str, Any] | None, bool]:
+        """The cursor as it was before the poll, plus ``point`` as far as it fits; and whether
+        the point was stored with every record of the page it would read again."""
+        o = self.options
+        snapshot, _ = base.to_snapshot(o)
+        if snapshot is None:
+            snapshot = {"v": VERSION, "kind": o.cursor_kind}
+        resume, whole = point.to_json(o.max_snapshot_bytes - snapshot_size({**snapshot, "resume": {}}))
+        if resume is None:  # the cursor's ids fill the budget: the next poll reads from the start
+            return (self._snapshot if self._snapshot and "resume" not in self._snapshot else None), False
+        return {**snapshot, "resume": resume}, whole
+
+    async def _run_resumable(self, fetch_pages: FetchPages, emit: Emit, commit: Commit, result: PollResult) -> None:
+        """order any, resumable: emit page by page; the cursor moves when the last page is read.
+
+        Until then the snapshot keeps the cursor the poll asked from and a resume point (where to
+        read on, what this poll emitted), so a failed poll is continued by the next one.
+        """
+        o = self.options
+        base = self._frontier.copy()
+        query = base.query(o)
+        window = window_of(query)
+        point = ResumePoint.load(self._snapshot, o, window)
+        if point is None:
+            point = ResumePoint.fresh(window, o.now(), o)
+        elif point.at is not None:
+            result.resumed = True
+            # Counted before asking: a position the API refuses fails a bounded number of polls.
+            point.tries += 1
+            await self._commit(self._with_resume(base, point)[0], commit, result)
+        base.cap = point.cap
+        known = point.emitted()
+        end = o.end_key
+        bound, points = o.page_bound, 0
+        query["start"] = point.at
+        iterator = fetch_pages(query)
+        result.requests += 1
+        per_record = o.emit_behavior == "emitIndividually" and o.commit_every == "record"
+        try:
+            async for page in iterator:
+                records, after = (page.records, page.after) if isinstance(page, PageAt) else (page, None)
+                last = isinstance(page, PageAt) and after is None
+                result.pages += 1
+                new: list[_Rec] = []
+                for rec in self._prepare(records, result.pages):
+                    pair = (rec.ckey, rec.ikey)
+                    if end is not None and rec.ckey > end:
+                        result.beyond_end += 1
+                    elif base.covers(*pair) or pair in known:
+                        result.dropped += 1
+                    else:
+                        known.add(pair)
+                        new.append(rec)
+                if per_record:
+                    for rec in new:
+                        await self._emit([rec], emit, result)
+                        point.record(rec.ckey, rec.ikey, rec.raw_cursor, rec.raw_id)
+                        await self._commit(self._with_resume(base, point)[0], commit, result)
+                elif new:
+                    await self._emit(new, emit, result)
+                    for rec in new:
+                        point.record(rec.ckey, rec.ikey, rec.raw_cursor, rec.raw_id)
+                if last:
+                    continue  # the cursor is committed next
+                if isinstance(page, PageAt):
+                    point.page_done(after)
+                snapshot, whole = self._with_resume(base, point)
+                await self._commit(snapshot, commit, result)
+                if new:
+                    points += 1
+                    # Stop early only at a stored position: else the next poll would start over.
+                    if bound is not None and points >= bound and whole and isinstance(page, PageAt):
+                        break
+            else:
+                result.complete = True
+        finally:
+            await _aclose(iterator)
+        if not result.complete:
+            return
+        final = self._frontier.copy()
+        final.cap = point.cap
+        point.fold_into(final)
+        if final != self._frontier or (self._snapshot and "resume" in self._snapshot):
+            snapshot, exact = final.to_snapshot(o)
+            await self._commit(snapshot or {"v": VERSION, "kind": o.cursor_kind}, commit, result)
+            if not exact:
+                self._warn_once(
+                    "overflow",
+                    f"polling: more records at the cursor or past the poll's start than fit "
+                    f"{o.max_snapshot_bytes} bytes; the ones left out are emitted again (same message ids)",
+                )
+        self._frontier = final
 
     # ------------------------------------------------------------ seen
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Final, Literal, NotRequired, TypedDict
 
 from skiff.errors import ConfigError
 from skiff.polling.keys import Key, timestamp_key
@@ -40,6 +40,9 @@ class Query(TypedDict):
     until: datetime | None  # endTime, if set (inclusive)
     until_iso: str | None
     page_size: int | None
+    # order="any" with ``PollOptions.resume``: where to read on (a paging style's ``start``,
+    # from ``PageAt.after``); None or absent: the first page.
+    start: NotRequired[Mapping[str, Any] | None]
 
 
 def _bool(value: Any) -> bool:
@@ -82,6 +85,10 @@ class PollOptions:
     # this margin (seconds the API's clock may run behind ours), as a record on a page read
     # early may change (and so get a newer timestamp) before the last page is read.
     clock_skew: float = 5.0
+    # order="any": ``fetch_pages`` yields ``PageAt`` pages whose positions stay valid in a later
+    # poll and reads from ``query["start"]``; records are then emitted page by page and a
+    # failed poll is continued by the next one (skiff.polling.resume) instead of read again.
+    resume: bool = False
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False, compare=False)
     component: str = ""  # both name the messages: deterministic_id(component, trigger, id, version)
     trigger: str = ""

@@ -105,13 +105,15 @@ class Frontier:
     def load(cls, snapshot: Mapping[str, Any] | None, options: PollOptions) -> Frontier:
         unique = options.cursor_kind == "id" and options.cursor_field == options.id_field
         state = cls(kind=options.cursor_kind, unique=unique)
-        if not snapshot:
+        if snapshot:
+            _check_kind(snapshot, options)
+        # Without a cursor (an unsorted poll's resume point before anything moved it): the start.
+        if not snapshot or "cursor" not in snapshot:
             if options.cursor_kind == "timestamp":
                 start = options.start_key
                 state.key = start if start is not None else (0, 0, "")
                 state.raw = options.start_time if start is not None else _EPOCH_TEXT
             return state
-        _check_kind(snapshot, options)
         try:
             state.raw = snapshot["cursor"]
             state.key = timestamp_key(state.raw) if state.kind == "timestamp" else id_key(state.raw)
@@ -172,9 +174,14 @@ class Frontier:
             for (ckey, _), (raw_cursor, raw_id) in sorted(self.ahead.items(), key=lambda item: item[0])
             if self.key is None or ckey > self.key
         ]
-        if (self.unique or not self.ids) and not ahead:
+        ids = dict(self.ids)
+        if not self.unique:
+            # Records remembered past an earlier cap that the cursor has now reached: at the
+            # cursor, they must be listed there (else the next poll emits them again).
+            ids.update((ikey, raw_id) for (ckey, ikey), (_, raw_id) in self.ahead.items() if ckey == self.key)
+        if (self.unique or not ids) and not ahead:
             return snapshot, True
-        items = [] if self.unique else encode_ids(raw for _, raw in sorted(self.ids.items(), key=lambda item: item[0]))
+        items = [] if self.unique else encode_ids(raw for _, raw in sorted(ids.items(), key=lambda item: item[0]))
         room = options.max_snapshot_bytes - snapshot_size({**snapshot, "ids": [], "ahead": []})
         kept, kept_ahead = 0, 0
         for item in items:

@@ -15,10 +15,11 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..http.paging import style_for
 from ..http.records import select_records
 from ..message import Message
-from ..polling import PollOptions, PollResult, Query, poll
-from ..specs import PollingSpec
+from ..polling import PageAt, PollOptions, PollResult, Query, poll
+from ..specs import PaginationSpec, PollingSpec
 from .call import Call
 
 if TYPE_CHECKING:
@@ -34,6 +35,14 @@ def _cursor_param_value(query: Query, start_time: Any) -> Any:
     if query["cursor_kind"] == "timestamp" and (value is None or value == start_time):
         value = query["since_iso"]
     return value
+
+
+def _resumable(polling: PollingSpec, pagination: PaginationSpec | None) -> bool:
+    """Whether a failed ``order: any`` poll may be continued from its paging position later."""
+    if polling.order != "any" or pagination is None or polling.resume == "never":
+        return False
+    kind = style_for(pagination).position_kind
+    return kind == "keyset" or (kind == "index" and polling.resume == "always")
 
 
 async def run_poll(
@@ -54,6 +63,7 @@ async def run_poll(
         dry_run=ctx.dry_run,
         logger=ctx.logger.logger if isinstance(ctx.logger, logging.LoggerAdapter) else ctx.logger,
         order=polling.order,
+        resume=_resumable(polling, polling.pagination),
     )
     records_path = polling.recordsPath  # None: the envelope's data (skiff.http.records)
     pagination = polling.pagination
@@ -66,7 +76,7 @@ async def run_poll(
         pagination = pagination.model_copy(update=updates)
     request_template = polling.request.model_dump(by_alias=True, exclude_none=True)
 
-    async def fetch_pages(query: Query) -> AsyncIterator[Sequence[Mapping[str, Any]]]:
+    async def fetch_pages(query: Query) -> AsyncIterator[Sequence[Mapping[str, Any]] | PageAt]:
         poll_vars = {
             "cursor": _cursor_param_value(query, options.start_time),
             "since": query["since_iso"],
@@ -80,8 +90,10 @@ async def run_poll(
         # Built once and sent whole: headers, body and form go with every page.
         call = Call.build(rendered, pagination=pagination, records_path=records_path)
         if call.pagination is not None:
-            async for page in ctx.http.pages(call.request, call.pagination):
-                yield page.records
+            pages = ctx.http.pages(call.request, call.pagination, start=query.get("start"))
+            async for page in pages:
+                # With resume, each page says where the listing goes on (kept in the snapshot).
+                yield PageAt(page.records, page.cursor) if options.resume else page.records
             return
         yield select_records(await call.send(ctx.http), records_path)
 

@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import orjson
 
@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
     from ..client import Response
 
-__all__ = ["Fetch", "Guard", "Page", "PagingRun", "Style", "as_int", "int_at", "key_of"]
+__all__ = ["Fetch", "Guard", "Page", "PagingRun", "PositionKind", "Style", "as_int", "int_at", "key_of"]
+
+PositionKind = Literal["keyset", "index", "url"]
 
 
 Fetch = Callable[[dict[str, Any], "str | None"], Awaitable["Response"]]
@@ -133,6 +135,11 @@ class Style:
 
     type: ClassVar[str]
     independent: ClassVar[bool] = False
+    # What a position (``Page.cursor``) is, and so whether it holds in a later paging of the
+    # same listing: "keyset" (a record's key or a token: what lies after it stays after it),
+    # "index" (a count of records before it: holds only while none before it leaves or moves),
+    # "url" (a URL the server named: it may carry a session, an expiry or an echoed credential).
+    position_kind: ClassVar[PositionKind] = "url"
 
     def __init__(self, spec: Any) -> None:
         self.spec = spec

@@ -8,13 +8,14 @@ from typing import Any, ClassVar
 from skiff.dotpath import get_path
 from skiff.specs import FromIdPagination
 
-from .base import Page, PagingRun, Style, key_of
+from .base import Page, PagingRun, PositionKind, Style, key_of
 
 __all__ = ["FromIdStyle"]
 
 
 class FromIdStyle(Style):
     type: ClassVar[str] = "fromId"
+    position_kind: ClassVar[PositionKind] = "keyset"
     spec: FromIdPagination
 
     def position(self) -> tuple[dict[str, tuple[str, str]], str | None]:

@@ -8,13 +8,14 @@ from typing import Any, ClassVar
 from skiff.specs import OffsetPagination
 
 from ..prefetch import FetchAhead
-from .base import Page, PagingRun, Style, as_int
+from .base import Page, PagingRun, PositionKind, Style, as_int
 
 __all__ = ["OffsetStyle"]
 
 
 class OffsetStyle(Style):
     type: ClassVar[str] = "offset"
+    position_kind: ClassVar[PositionKind] = "index"
     independent: ClassVar[bool] = True  # the next offset is known before the page arrives
     spec: OffsetPagination
 

@@ -8,13 +8,14 @@ from typing import Any, ClassVar
 from skiff.specs import PagePagination
 
 from ..prefetch import FetchAhead
-from .base import Page, PagingRun, Style, as_int, int_at
+from .base import Page, PagingRun, PositionKind, Style, as_int, int_at
 
 __all__ = ["PageStyle"]
 
 
 class PageStyle(Style):
     type: ClassVar[str] = "page"
+    position_kind: ClassVar[PositionKind] = "index"
     independent: ClassVar[bool] = True  # page n+1 is known before page n arrives
     spec: PagePagination
 
