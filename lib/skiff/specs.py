@@ -294,7 +294,7 @@ class PollingSpec(_Spec):
     pagination: PaginationSpec | None = None
     # "ascending": the API sorts by the cursor across pages (records stream page by page);
     # "any": it does not (Billbee sorts orders by id, not by LastModifiedAt), so each poll reads
-    # every page from the cursor before it emits, in (cursor, id) order.
+    # every page from the cursor before it moves the cursor (see ``resume``).
     order: Literal["ascending", "any"] = "ascending"
     # order "any": how far (seconds) the API's clock may lag ours; the cursor of a poll moves
     # at most to its start less this, so a change made while it pages is not skipped.

@@ -40,7 +40,9 @@ it across pages (ties in any order), and set a record's cursor when the record b
 (a record that appears later with a cursor older than the snapshot is not seen). A record out
 of order is still emitted if it comes within the same request (counted as ``out_of_order``,
 warned); use ``order="any"`` for APIs that cannot sort (the poll then reads all its pages
-before emitting, memory growing with them).
+before emitting, memory growing with them; or, with ``resume`` and pages that say where the
+listing goes on, emits page by page and a failed poll is continued by the next one:
+:mod:`skiff.polling.resume`).
 
 Records that change while a poll pages through them: with ``requery`` (the default when a
 ``cursorParam`` exists) every page that emitted something is followed by a new request from
