@@ -166,10 +166,12 @@ def _ref_file(base_dir: Path, uri: str) -> Path | None:
         return None
     if "://" in target and not target.startswith("file://"):
         return None
-    # As written, like ``main`` (skiff.component.paths): a symlink inside the folder is followed.
-    root = os.path.normpath(os.path.abspath(base_dir))
-    path = os.path.normpath(os.path.join(root, target.removeprefix("file://")))
-    return Path(path) if path.startswith(root.rstrip(os.sep) + os.sep) else None
+    # Imported here: skiff.component imports this module. Like ``main``: as written and with
+    # every symlink resolved, inside the folder.
+    from .component.paths import inside
+
+    path = inside(base_dir, target.removeprefix("file://"))
+    return None if path is None or path == Path(os.path.realpath(base_dir)) else path
 
 
 def ref_problems(schema: Any, base_dir: Path | None) -> list[str]:

@@ -113,3 +113,58 @@ def test_hostile_component_files_are_one_line_errors(tmp_path: Path) -> None:
         load_component(deep)
     with pytest.raises(ConfigError, match="more than the 33,554,432 a component file may have"):
         load_component(huge)
+
+
+def _symlink_component(tmp_path: Path, what: str) -> tuple[Path, Path]:
+    """A component whose handler, schema file or schema $ref is a symlink to a file outside."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "evil.py").write_text(EVIL, encoding="utf-8")
+    (outside / "secret.json").write_text('{"type": "object", "title": "secret"}', encoding="utf-8")
+    if what == "main":
+        folder = make(tmp_path, action(main="./actions/go.py"))
+        (folder / "actions").mkdir()
+        (folder / "actions" / "go.py").symlink_to(outside / "evil.py")
+    elif what == "schema":
+        folder = make(tmp_path, action(request={"method": "GET", "path": "/x"}, metadata={"in": "./schemas/in.json"}))
+        (folder / "schemas").mkdir()
+        (folder / "schemas" / "in.json").symlink_to(outside / "secret.json")
+    else:  # a folder inside that is a symlink to one outside, reached by a $ref
+        schema = {"type": "object", "properties": {"a": {"$ref": "lib/secret.json"}}}
+        folder = make(tmp_path, action(request={"method": "GET", "path": "/x"}, metadata={"in": schema}))
+        (folder / "lib").symlink_to(outside, target_is_directory=True)
+    return folder, outside
+
+
+@pytest.mark.parametrize("what", ["main", "schema", "ref"])
+def test_a_symlink_out_of_the_folder_is_refused(tmp_path: Path, what: str) -> None:
+    folder, outside = _symlink_component(tmp_path, what)
+    problems = [str(p) for p in validate_component(folder)]
+    assert any("points outside the component folder" in p for p in problems), problems
+    if what == "main":
+        assert "points outside the component folder" in run(folder)
+        assert not (outside / "imported").exists()
+    elif what == "schema":
+        with pytest.raises(ConfigError, match="points outside the component folder"):
+            _ = load_component(folder).function("go").in_schema
+    else:
+        schema = load_component(folder).function("go").in_schema or {}
+        with pytest.raises(ConfigError, match="points outside the component folder"):
+            compile_schema(schema, folder).is_valid({"a": 1})
+
+
+def test_a_symlink_within_the_folder_is_followed(tmp_path: Path) -> None:
+    folder = make(tmp_path, action(main="./go.py"), {"real/go.py": EVIL.replace("imported", "ran")})
+    (folder / "go.py").symlink_to(folder / "real" / "go.py")
+    assert not [str(p) for p in validate_component(folder)]
+    assert load_component(folder).handler("./go.py", "action") is not None
+    assert (folder / "real" / "ran").exists()
+
+
+def test_a_component_folder_reached_through_a_symlink_loads(tmp_path: Path) -> None:
+    folder = make(tmp_path, action(request={"method": "GET", "path": "/x"}, metadata={"in": "./schemas/in.json"}))
+    (folder / "schemas").mkdir()
+    (folder / "schemas" / "in.json").write_text('{"type": "object"}', encoding="utf-8")
+    link = tmp_path / "linked"
+    link.symlink_to(folder, target_is_directory=True)
+    assert load_component(link).function("go").in_schema is not None
