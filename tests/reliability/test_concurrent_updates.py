@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from skiff.clock import ManualClock
 from skiff.component import load_component
 from skiff.message import Message
 from skiff.run import Event, Executor
@@ -82,7 +83,8 @@ async def _polls(trigger: str, cfg: dict[str, Any], after: Callable[[int], None]
     snapshot: dict[str, Any] = {}
     per_poll: list[list[Any]] = []
     hook = _Hook(after)
-    async with Executor(transport=hook, validate_output=False) as executor:
+    # The component's limits (2/s per endpoint) wait on a ManualClock: no real time passes.
+    async with Executor(transport=hook, validate_output=False, clock=ManualClock()) as executor:
         for _ in range(n):
             bodies: list[Any] = []
 

@@ -1486,9 +1486,13 @@ def create_app(
     window_seconds: float = 900,
     window_requests: int = 300,
     rate_limits: bool = True,
+    now: Callable[[], float] = time.time,
 ) -> SandboxApp:
-    """The Billomat sandbox; ``window_*`` set the fixed rate-limit window (real: 300 per 900 s)."""
-    window = FixedWindow(window_requests, window_seconds)
+    """The Billomat sandbox; ``window_*`` set the fixed rate-limit window (real: 300 per 900 s).
+
+    ``now`` (epoch seconds) is what the window reads; a test passes its ManualClock's ``time``.
+    """
+    window = FixedWindow(window_requests, window_seconds, now=now)
     window.enabled = rate_limits
     holder: list[Billomat] = []
 
@@ -1507,7 +1511,7 @@ def create_app(
                 }
             },
             429,
-            {"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": str(math.ceil(time.time() + wait))},
+            {"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": str(math.ceil(now() + wait))},
         )
 
     def server_error(status: int) -> Response:

@@ -13,7 +13,6 @@ import asyncio
 import base64
 import json
 import re
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from skiff.clock import ManualClock
 from skiff.component import Component, load_component
 from skiff.errors import AuthError, InputError
 from skiff.message import Message
@@ -493,46 +493,49 @@ async def test_updated_trigger_sees_an_edit(
 
 
 @pytest.fixture(scope="module")
-def limited() -> Iterator[tuple[SandboxApp, SandboxServer]]:
+def clock() -> ManualClock:
+    """The time of the rate-limited sandbox's window and of the executors that call it: a
+    window passes when the client waits for it, at once."""
+    return ManualClock()  # starts on a window's first second
+
+
+@pytest.fixture(scope="module")
+def limited(clock: ManualClock) -> Iterator[tuple[SandboxApp, SandboxServer]]:
     """A sandbox whose account allows 3 requests per fixed 2-second window."""
-    app = load_sandbox("billomat", seed=1, window_seconds=2, window_requests=3)
+    app = load_sandbox("billomat", seed=1, window_seconds=2, window_requests=3, now=clock.time)
     with serve(app) as server:
         yield app, server
-
-
-def _early_in_window(seconds: float = 2.0) -> None:
-    """Sleep into the first half of a fixed window, so a few requests cannot straddle two windows."""
-    into = time.time() % seconds
-    if into > seconds / 2:
-        time.sleep(seconds - into + 0.05)
 
 
 def _exhaust(server: SandboxServer) -> None:
     """Use up the current window from outside the executor."""
     headers = {"X-BillomatApiKey": API_KEY, "Accept": "application/json"}
-    _early_in_window()
     with httpx.Client(base_url=server.base_url, headers=headers) as client:
         while client.get("/articles/1").status_code != 429:
             pass
 
 
-async def test_429_is_absorbed(component: Component, limited: tuple[SandboxApp, SandboxServer]) -> None:
+async def test_429_is_absorbed(
+    component: Component, limited: tuple[SandboxApp, SandboxServer], clock: ManualClock
+) -> None:
     app, server = limited
     cfg = {**app.default_credentials, "baseUrl": server.base_url}
     _exhaust(server)
-    async with Executor() as executor:
+    async with Executor(clock=clock) as executor:
         result, emitted = await run(component, cfg, "getArticle", {"id": 1}, executor=executor)
         client = executor.client(component, cfg)
     assert result.error is None and len(emitted) == 1
     assert client is not None and client.stats.status_429 == 1  # waited for X-Rate-Limit-Reset, then retried
+    assert clock.slept  # on the clock the sandbox's window reads
 
 
-async def test_rate_limit_headers_are_followed(component: Component, limited: tuple[SandboxApp, SandboxServer]) -> None:
+async def test_rate_limit_headers_are_followed(
+    component: Component, limited: tuple[SandboxApp, SandboxServer], clock: ManualClock
+) -> None:
     app, server = limited
     app.reset()  # a fresh count: 3 requests in this window
-    _early_in_window()
     cfg = {**app.default_credentials, "baseUrl": server.base_url}
-    async with Executor() as executor:
+    async with Executor(clock=clock) as executor:
         results = [await run(component, cfg, "getArticle", {"id": i}, executor=executor) for i in (1, 2, 3, 4, 5)]
         client = executor.client(component, cfg)
     assert all(r.error is None and len(e) == 1 for r, e in results)
