@@ -166,6 +166,22 @@ async def test_requests_under_the_same_limits_go_first_come_first_served() -> No
     assert admitted == ["b", "c", "d", "e"]
 
 
+def test_a_place_cut_off_with_its_event_loop_is_not_held_for_ever() -> None:
+    # skiff poll and the studio reuse a limiter across asyncio.run(): a request whose loop
+    # ended without an answer must not count as in flight in the next.
+    clock = ManualClock()
+    limiter = RateLimiter(clock=clock, margin=0.0)
+    limit = Limit(requests=1, per_seconds=1.0, key=("loops",))
+    asyncio.run(limiter.acquire([limit]))  # never released
+
+    async def next_run() -> float:
+        permit = await asyncio.wait_for(limiter.acquire([limit]), timeout=10)
+        await permit.release()
+        return permit.waited
+
+    assert asyncio.run(next_run()) == 0.0
+
+
 def test_a_client_and_its_limiter_share_one_clock() -> None:
     with pytest.raises(ValueError, match="clock"):
         HttpClient(HttpSpec(baseUrl="http://127.0.0.1:9"), limiter=RateLimiter(), clock=ManualClock())

@@ -110,6 +110,12 @@ class MemoryWindows:
         for key in idle:
             del self._windows[key]
 
+    def new_loop(self) -> None:
+        # A request cut off with its event loop never gave its place back: keep the answers,
+        # forget the flights.
+        for window in self._windows.values():
+            window.flying = 0
+
     async def reset(self) -> None:
         self._windows.clear()
 

@@ -194,6 +194,8 @@ class Windows(Protocol):
 
     async def give_back(self, limits: Sequence[Limit], token: str) -> None: ...
 
+    def new_loop(self) -> None: ...  # a later asyncio.run(): nothing of the last one is in flight
+
     async def reset(self) -> None: ...
 
     async def aclose(self) -> None: ...
@@ -264,6 +266,7 @@ class RateLimiter:
             self._lock = asyncio.Lock()
             self._changed = asyncio.Event()
             self._lines.clear()
+            self.windows.new_loop()
 
     def _signal(self) -> None:
         self._changed.set()
@@ -294,9 +297,12 @@ class RateLimiter:
 
     async def _release(self, limits: Sequence[Limit], token: str) -> None:
         try:
-            # Shielded: a cancelled caller must still give its place back (on Redis it would
-            # otherwise count as in flight until its lease ends).
-            await asyncio.shield(self.windows.give_back(limits, token))
+            if self.windows.shared:
+                # Shielded: a cancelled caller must still give its place back (on Redis it
+                # would otherwise count as in flight until its lease ends).
+                await asyncio.shield(self.windows.give_back(limits, token))
+            else:
+                await self.windows.give_back(limits, token)  # never suspends: cannot be cut short
         finally:
             self._signal()  # even when cancelled: the next in line looks again
 

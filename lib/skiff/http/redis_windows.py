@@ -140,6 +140,9 @@ class RedisWindows:
         keys, sizes = self._args(limits)
         await self._give_back(keys=keys, args=[token, *sizes])
 
+    def new_loop(self) -> None:
+        return None  # the connection follows the loop (_redis); flights end with their lease
+
     async def reset(self) -> None:
         client = self._redis()
         async for key in client.scan_iter(match=f"{self.prefix}*", count=500):
