@@ -9,13 +9,17 @@ cannot disagree about a key.
 
 from __future__ import annotations
 
+import builtins
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 __all__ = [
     "EMIT_BEHAVIORS",
     "ApiKeyAuth",
+    "AuthModel",
     "AuthSpec",
     "BasicAuth",
     "BearerAuth",
@@ -50,18 +54,32 @@ class _Spec(BaseModel):
 # ---------------------------------------------------------------- auth
 
 
-class NoAuth(_Spec):
+class AuthModel(_Spec):
+    """Base of every auth type's model; ``type`` names the type in :data:`skiff.http.auth_types.AUTH_TYPES`."""
+
+    type: str
+
+    @classmethod
+    def model_for_tag(cls, tag: str) -> builtins.type[AuthModel] | None:
+        """The model of the auth type named ``tag`` (None: no such type is registered)."""
+        from skiff.http.auth_types import AUTH_TYPES
+
+        found = AUTH_TYPES.get(tag)
+        return found.model if found is not None else None
+
+
+class NoAuth(AuthModel):
     type: Literal["none"] = "none"
 
 
-class BasicAuth(_Spec):
+class BasicAuth(AuthModel):
     type: Literal["basic"] = "basic"
     username: str
     password: str
 
 
-class ApiKeyAuth(_Spec):
-    """An API key or custom token in a header (Billbee, Billomat, Plenigo) or the query string."""
+class ApiKeyAuth(AuthModel):
+    """An API key or custom token in a header or the query string."""
 
     type: Literal["apiKey"] = "apiKey"
     in_: Literal["header", "query"] = Field("header", alias="in")
@@ -69,12 +87,12 @@ class ApiKeyAuth(_Spec):
     value: str
 
 
-class BearerAuth(_Spec):
+class BearerAuth(AuthModel):
     type: Literal["bearer"] = "bearer"
     token: str
 
 
-class OAuth2ClientCredentials(_Spec):
+class OAuth2ClientCredentials(AuthModel):
     """OAuth2 client credentials; the token is cached, refreshed before expiry and once on a 401."""
 
     type: Literal["oauth2"] = "oauth2"
@@ -82,7 +100,7 @@ class OAuth2ClientCredentials(_Spec):
     clientId: str
     clientSecret: str
     scope: str | None = None
-    # "basic": client id/secret as HTTP Basic (Billwerk, RFC 6749 2.3.1); "body": as form fields.
+    # "basic": client id/secret as HTTP Basic (RFC 6749 2.3.1, what most servers expect); "body": as form fields.
     clientAuth: Literal["basic", "body"] = "basic"
     # Refresh this many seconds before the token expires.
     refreshMargin: float = 30.0
@@ -91,10 +109,30 @@ class OAuth2ClientCredentials(_Spec):
     expiresField: str | None = None
 
 
-AuthSpec = Annotated[
-    NoAuth | BasicAuth | ApiKeyAuth | BearerAuth | OAuth2ClientCredentials,
-    Field(discriminator="type"),
-]
+class _ByRegistry:
+    """Validates an auth entry with the model of the type it names, found in the registry at that
+    moment (:mod:`skiff.http.auth_types`), so a new type is known everywhere once registered."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        from pydantic_core import core_schema
+
+        def validate(value: Any) -> AuthModel:
+            from skiff.http.auth_types import parse_entry  # the registry imports these models
+
+            return parse_entry(value)
+
+        return core_schema.no_info_plain_validator_function(validate)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        from skiff.http.auth_types import entries_schema
+
+        return handler(entries_schema())
+
+
+AuthSpec = Annotated[AuthModel, _ByRegistry]
+"""One ``auth`` entry: the model of the registered type its ``type`` names."""
 
 
 # ---------------------------------------------------------------- rate limits and retries
@@ -104,11 +142,11 @@ class RateLimitSpec(_Spec):
     """At most ``requests`` in any window of ``perSeconds``, waited for *before* sending.
 
     ``scope``: ``credential`` counts every request made with one credential set;
-    ``endpoint`` counts per method + path template (Billbee's 2 req/s per endpoint).
+    ``endpoint`` counts per method + path template (e.g. 2 req/s per endpoint).
     ``key`` names the credential parts the limit is keyed by (e.g. ``["apiKey"]`` for
-    Billbee's 50/s per API key, ``["apiKey", "username"]`` for 10/s per key + user); empty
+    50/s per API key, ``["apiKey", "username"]`` for 10/s per key + user); empty
     means the whole credential set. ``endpoints`` and ``per`` narrow a limit to some endpoints
-    and count it per request part (Billbee: ``GET /orders/{id}`` 6 per order per minute).
+    and count it per request part (e.g. ``GET /orders/{id}`` 6 per order per minute).
     """
 
     requests: int = Field(gt=0)
@@ -120,7 +158,7 @@ class RateLimitSpec(_Spec):
     # id, methods and paths compare case-insensitively); empty: every request.
     endpoints: list[str] = Field(default_factory=list)
     # Separate windows per request part: "path" (the concrete path, e.g. one order) or
-    # "query.<name>" (e.g. query.page: Billbee's 2 calls per page per hour on GET /events).
+    # "query.<name>" (e.g. query.page: 2 calls per page per hour on GET /events).
     per: list[Annotated[str, Field(pattern=r"^(path|query\.[^.\s]+)$")]] = Field(default_factory=list)
     # Why the limit exists (the vendor's words), for the README and the message when it is reached.
     note: str | None = None
@@ -151,25 +189,25 @@ class PagePagination(_PaginationBase):
     sizeParam: str = "pageSize"
     size: int = Field(50, ge=1)
     start: int = 1
-    totalPagesPath: str | None = None  # Billbee: Paging.TotalPages
-    totalPath: str | None = None  # Billomat: clients.@total (number of records)
+    totalPagesPath: str | None = None  # e.g. Paging.TotalPages
+    totalPath: str | None = None  # e.g. clients.@total (number of records)
     # Pages requested ahead while one is emitted (0: one request at a time); never past a known end.
     fetchAhead: int = Field(2, ge=0, le=16)
 
 
 class OffsetPagination(_PaginationBase):
-    """skip + take (Billwerk)."""
+    """skip + take (an offset and a page size)."""
 
     type: Literal["offset"] = "offset"
     offsetParam: str = "skip"
     limitParam: str = "take"
     size: int = Field(100, ge=1)
-    maxOffset: int | None = None  # Billwerk caps skip at 1000
+    maxOffset: int | None = None  # the largest offset the API accepts (e.g. 1000)
     fetchAhead: int = Field(2, ge=0, le=16)  # pages requested ahead (0: one request at a time)
 
 
 class FromIdPagination(_PaginationBase):
-    """A stable id cursor, inclusive of that id (Billwerk ``from``): the repeated record is dropped."""
+    """A stable id cursor, inclusive of that id (``from``): the repeated record is dropped."""
 
     type: Literal["fromId"] = "fromId"
     param: str = "from"
@@ -179,7 +217,7 @@ class FromIdPagination(_PaginationBase):
 
 
 class CursorPagination(_PaginationBase):
-    """An opaque cursor returned in the body (Plenigo ``startingAfterId`` → ``startingAfter``)."""
+    """An opaque cursor returned in the body (e.g. ``startingAfterId`` → ``startingAfter``)."""
 
     type: Literal["cursor"] = "cursor"
     param: str = "startingAfter"
@@ -216,7 +254,7 @@ PaginationSpec = Annotated[
 
 
 class EnvelopeSpec(_Spec):
-    """A response wrapper around the data (Billbee: ``{Data, ErrorCode, ErrorMessage, Paging}``)."""
+    """A response wrapper around the data (e.g. ``{Data, ErrorCode, ErrorMessage, Paging}``)."""
 
     dataPath: str | None = None  # unwrapped for single results; default records path for lists
     errorCodePath: str | None = None
@@ -231,7 +269,7 @@ class ErrorSpec(_Spec):
         default_factory=lambda: ["ErrorMessage", "errorMessage", "message", "error", "errors.error"]
     )
     codePaths: list[str] = Field(default_factory=lambda: ["ErrorCode", "errorCode", "code"])
-    # A list of per-field problems ({field, error}) appended to the message (Plenigo: validationErrors).
+    # A list of per-field problems ({field, error}) appended to the message (e.g. validationErrors).
     detailsPath: str | None = None
 
 
@@ -293,7 +331,7 @@ class PollingSpec(_Spec):
     versionField: str | None = None  # defaults to cursorField
     pagination: PaginationSpec | None = None
     # "ascending": the API sorts by the cursor across pages (records stream page by page);
-    # "any": it does not (Billbee sorts orders by id, not by LastModifiedAt), so each poll reads
+    # "any": it does not (say it sorts by id, not by the modification time), so each poll reads
     # every page from the cursor before it moves the cursor (see ``resume``).
     order: Literal["ascending", "any"] = "ascending"
     # order "any": how far (seconds) the API's clock may lag ours; the cursor of a poll moves

@@ -63,8 +63,8 @@ def _pointer_from_loc(data: Any, loc: tuple[Any, ...]) -> tuple[str, bool]:
         elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
             cur = cur[part]
             parts.append(str(part))
-        elif last:
-            parts.append(_escape(part))
+        elif last and isinstance(cur, dict):
+            parts.append(_escape(part))  # a key that is missing or not allowed
         else:
             label = str(part)
             if label == "str" and not isinstance(cur, str):
@@ -73,6 +73,8 @@ def _pointer_from_loc(data: Any, loc: tuple[Any, ...]) -> tuple[str, bool]:
                 return "", False
             if label.startswith(("dict[", "function-")) and not isinstance(cur, dict):
                 return "", False
+            if last:
+                parts.append(_escape(part))
     return "/" + "/".join(parts), True
 
 
@@ -90,11 +92,16 @@ def _message(err: Any) -> str:
     return msg
 
 
-def _did_you_mean(name: str, known: Any) -> str:
+def _close(name: str, known: Any) -> str | None:
     import difflib
 
     found = difflib.get_close_matches(name, list(known), n=1)
-    return f" (did you mean {found[0]!r}?)" if found else ""
+    return found[0] if found else None
+
+
+def _did_you_mean(name: str, known: Any) -> str:
+    close = _close(name, known)
+    return f" (did you mean {close!r}?)" if close is not None else ""
 
 
 def _handler_problem(folder: Path, main: str, kind: HandlerKind) -> str | None:
@@ -126,18 +133,7 @@ def validate_component(folder: str | Path) -> list[Problem]:
     try:
         model = ComponentModel.model_validate(data)
     except ValidationError as exc:
-        seen: set[tuple[str, str]] = set()
-        for err in exc.errors():
-            pointer, relevant = _pointer_from_loc(data, tuple(err["loc"]))
-            if not relevant:
-                continue
-            message = _message(err)
-            if err["type"] == "extra_forbidden":
-                message += _did_you_mean(str(err["loc"][-1]), _allowed_keys(tuple(err["loc"][:-1])))
-            entry = (pointer, message)
-            if entry not in seen:
-                seen.add(entry)
-                problems.append(Problem(label, *entry))
+        problems.extend(Problem(label, pointer, message) for pointer, message in _model_problems(data, exc))
 
     functions: dict[str, str] = {}
     for kind in ("triggers", "actions"):
@@ -178,6 +174,31 @@ def validate_component(folder: str | Path) -> list[Problem]:
     return problems
 
 
+def _model_problems(data: dict[str, Any], exc: ValidationError) -> list[tuple[str, str]]:
+    """``(pointer, message)`` for each error of the models, once each.
+
+    A misspelt key is one line: ``unknown key 'vaule' (did you mean 'value'?)`` stands for the
+    "missing required key 'value'" it causes as well.
+    """
+    located = [(err, *_pointer_from_loc(data, tuple(err["loc"]))) for err in exc.errors()]
+    errors = [(err, pointer) for err, pointer, relevant in located if relevant]
+    missing = {pointer: str(err["loc"][-1]) for err, pointer in errors if err["type"] == "missing"}
+    covered: set[str] = set()
+    out: list[tuple[str, str, str]] = []
+    for err, pointer in errors:
+        message = _message(err)
+        if err["type"] == "extra_forbidden":
+            parent = pointer.rsplit("/", 1)[0]
+            absent = [key for at, key in missing.items() if at.rsplit("/", 1)[0] == parent]
+            close = _close(str(err["loc"][-1]), [*_allowed_keys(tuple(err["loc"][:-1])), *absent])
+            if close is not None:
+                message += f" (did you mean {close!r}?)"
+                covered.add(f"{parent}/{_escape(close)}")
+        out.append((err["type"], pointer, message))
+    kept = [(pointer, message) for kind, pointer, message in out if not (kind == "missing" and pointer in covered)]
+    return list(dict.fromkeys(kept))
+
+
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     """The keys the model accepts at ``loc`` (for a did-you-mean on an unknown key)."""
     from pydantic import BaseModel
@@ -192,7 +213,12 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
             return []
         field = model.model_fields.get(str(part))
         if field is None:
-            return []
+            # A base model whose concrete model a tag in the location names (an auth entry's type).
+            tagged = getattr(model, "model_for_tag", lambda _: None)(str(part))
+            if tagged is None:
+                return []
+            model = tagged
+            continue
         model, skip = _model_of(field.annotation), _is_container(field.annotation)
     if isinstance(model, type) and issubclass(model, BaseModel):
         return [f.alias or n for n, f in model.model_fields.items()]

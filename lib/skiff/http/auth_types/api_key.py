@@ -14,6 +14,7 @@ __all__ = ["ApiKeyAuthType"]
 
 class ApiKeyAuthType(AuthType):
     type: ClassVar[str] = "apiKey"
+    model = ApiKeyAuth
 
     def apply(self, spec: ApiKeyAuth, put: Put) -> bool:
         put(spec.in_, spec.name, spec.value)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from skiff.specs import AuthModel
 
 __all__ = ["AuthType", "Put"]
 
@@ -12,14 +15,17 @@ Put = Callable[[str, str, str], None]
 
 
 class AuthType:
-    """One auth ``type`` of component.json (its model is in :mod:`skiff.specs`).
+    """One auth ``type`` of component.json.
 
-    ``apply`` adds the fixed headers or query parameters (token flows return False and are
+    ``model`` is the pydantic model of its entry (a subclass of :class:`skiff.specs.AuthModel`
+    whose ``type`` is ``Literal[<type>]``): ``skiff validate``, the HTTP layer and the published
+    schema check entries with it. ``apply`` adds the fixed headers or query parameters (token flows return False and are
     built by the HTTP layer); ``secrets`` lists the values never to show; ``describe`` is one
     line for a README; ``generate`` turns an OpenAPI security scheme of this kind into
     credential fields and the auth entry that reads them.
     """
 
+    model: ClassVar[type[AuthModel]]  # before ``type``, which shadows the builtin in this body
     type: ClassVar[str]
 
     def apply(self, spec: Any, put: Put) -> bool:

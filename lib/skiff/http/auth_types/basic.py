@@ -19,6 +19,7 @@ def basic_header(username: str, password: str) -> str:
 
 class BasicAuthType(AuthType):
     type: ClassVar[str] = "basic"
+    model = BasicAuth
 
     def apply(self, spec: BasicAuth, put: Put) -> bool:
         put("header", "Authorization", basic_header(spec.username, spec.password))

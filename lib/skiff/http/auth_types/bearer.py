@@ -14,6 +14,7 @@ __all__ = ["BearerAuthType"]
 
 class BearerAuthType(AuthType):
     type: ClassVar[str] = "bearer"
+    model = BearerAuth
 
     def apply(self, spec: BearerAuth, put: Put) -> bool:
         put("header", "Authorization", f"Bearer {spec.token}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from skiff.specs import NoAuth
+
 from .base import AuthType
 
 __all__ = ["NoneAuth"]
@@ -11,6 +13,7 @@ __all__ = ["NoneAuth"]
 
 class NoneAuth(AuthType):
     type: ClassVar[str] = "none"
+    model = NoAuth
 
     def describe(self, entry: dict[str, Any]) -> str:
         return "none"

@@ -14,6 +14,7 @@ __all__ = ["OAuth2AuthType"]
 
 class OAuth2AuthType(AuthType):
     type: ClassVar[str] = "oauth2"
+    model = OAuth2ClientCredentials
 
     def apply(self, spec: OAuth2ClientCredentials, put: Put) -> bool:
         return False  # a token flow: built by the HTTP layer
