@@ -52,3 +52,23 @@ def test_one_page_shape_for_actions_and_triggers() -> None:
 def test_one_json_schema_draft_for_checking_and_validating() -> None:
     # prefixItems is 2020-12: under draft 7 a number there passed unnoticed.
     assert check_schema({"type": "array", "prefixItems": 5}) is not None
+
+
+VENDOR_TEXT = {"cli/cmd_demo.py"}
+"""Files of lib/skiff that may name a vendor: the demo's user-facing text walks through one."""
+
+
+def test_lib_skiff_names_no_vendor() -> None:
+    # Vendors are the components shipped beside skiff (each has a folder under components/);
+    # the runtime states the generic rule, and a component declares what its API needs.
+    vendors = sorted(p.name for p in (LIB.parents[1] / "components").iterdir() if (p / "component.json").is_file())
+    assert {"billbee", "billomat", "billwerk", "plenigo"} <= set(vendors)
+    named = re.compile("|".join(vendors), re.IGNORECASE)
+    found = [
+        f"{p.relative_to(LIB)}:{n}: {line.strip()}"
+        for p in sorted(LIB.rglob("*.py"))
+        if str(p.relative_to(LIB)) not in VENDOR_TEXT
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if named.search(line)
+    ]
+    assert found == [], "\n".join(found)

@@ -2,7 +2,7 @@
 
 One place decides the validator so that it can be swapped without touching the executor.
 Valid instances (the common case: every record of a sync) are checked by jsonschema-rs, which
-compiles Billbee's 44 KB order schema in ~3 ms and validates a record ~100x faster than
+compiles a 44 KB order schema in ~3 ms and validates a record ~100x faster than
 jsonschema (``bench/validators.py``). jsonschema stays the reference: it confirms every
 rejection and writes the messages, so both always agree on what is invalid, and it is imported
 only when a message is needed (it costs ~50 ms at start-up).

@@ -21,7 +21,7 @@ __all__ = ["register"]
 @click.option("--seed", default=1, show_default=True, type=int, help="Seed of the generated data.")
 @click.option("--no-rate-limits", is_flag=True, help="Switch the vendor's throttles off.")
 def sandbox(name: str, port: int, host: str, seed: int, no_rate_limits: bool) -> None:
-    """Serve a vendor sandbox (billbee, billomat, billwerk, plenigo) until stopped."""
+    """Serve the sandbox of a component (components/NAME/sandbox) until stopped."""
     import signal
     import threading
 

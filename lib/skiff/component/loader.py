@@ -280,7 +280,7 @@ def find_components() -> dict[str, Path]:
 
 
 def resolve_component(ref: str) -> Component:
-    """A component by name (``billbee``, ``http``) or by folder path."""
+    """A component by name (``http``, or a folder under ``components/``) or by folder path."""
     candidate = Path(ref)
     if (candidate / "component.json").is_file() or candidate.name == "component.json":
         return load_component(candidate)

@@ -2,15 +2,15 @@
 
 The flow file (see ``examples/`` and ``schemas/flow.schema.json``)::
 
-    name: billbee-orders-to-billomat
+    name: shop-orders-to-invoicing
     credentials:                        # named sets; values from env vars or the credentials file
-      billbee: {env: {baseUrl: BILLBEE_URL, apiKey: BILLBEE_API_KEY}}
-    trigger: {component: billbee, function: newOrders, credentials: billbee, schedule: {every: 30s}}
+      shop: {env: {baseUrl: SHOP_URL, apiKey: SHOP_API_KEY}}
+    trigger: {component: shop, function: newOrders, credentials: shop, schedule: {every: 30s}}
     steps:
       - id: client
-        component: billomat
+        component: invoicing
         function: createClient
-        credentials: billomat
+        credentials: invoicing
         mapping: '{"name": Customer.Name, "email": Customer.Email}'   # JSONata over the body
         lookup: {function: listClients, mapping: '{"email": email}'}  # lookup-or-create
         onError: {retries: 5, backoff: 2s, then: stop}

@@ -1,6 +1,6 @@
 """Authentication as httpx auth flows, built from the ``auth`` list of an HttpSpec.
 
-Static credentials (API key, Basic, Bearer, and API key + Basic together as Billbee wants) are
+Static credentials (API key, Basic, Bearer, and API key + Basic together, as some APIs want) are
 applied to every request. OAuth2 client credentials fetch a token once, share it among
 concurrent requests, refresh it before it expires and once on a 401.
 """

@@ -1,7 +1,7 @@
 """Response bodies: JSON, XML and binary parsing, and the list quirks some APIs have.
 
 One place decides how bytes become data, so the client, pagination and the error mapping
-agree on it (Billomat answers XML unless asked for JSON, and in JSON turns a one-item list
+agree on it (an API may answer XML unless asked for JSON, or in JSON turn a one-item list
 into an object).
 """
 
@@ -35,7 +35,7 @@ BodyKind = Literal["json", "xml", "html", "text", "binary", "empty"]
 def to_records(value: Any) -> list[Any]:
     """A list of records from whatever a list endpoint returned at the records path.
 
-    Billomat answers a one-item list as a single object and an empty list by leaving the key
+    Some APIs answer a one-item list as a single object and an empty list by leaving the key
     out (``None`` here); both become lists so a caller never special-cases them.
     """
     if value is None or value == "":
@@ -160,8 +160,8 @@ def vendor_error(
 ) -> tuple[str | None, Any]:
     """The vendor's own ``(message, code)`` from an error body, JSON or XML parsed; ``None`` if absent.
 
-    Shapes: Billbee ``{ErrorMessage, ErrorCode}``, Plenigo ``{errorCode, errorMessage}``,
-    Billomat ``{"errors": {"error": "msg"}}``, a list of messages, ``<errors><error>``, ``{message}``.
+    Shapes: ``{ErrorMessage, ErrorCode}``, ``{errorCode, errorMessage}``,
+    ``{"errors": {"error": "msg"}}``, a list of messages, ``<errors><error>``, ``{message}``.
     """
     spec = spec or ErrorSpec()
     message: str | None = None

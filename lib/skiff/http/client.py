@@ -589,7 +589,7 @@ class HttpClient:
                     )
             if envelope.dataPath:
                 # Unwrap only an envelope: some endpoints of an enveloped API answer bare JSON
-                # (Billbee: webhooks, parse-placeholders) and must pass through whole.
+                # (often its webhook or helper endpoints) and must pass through whole.
                 found = get_path(raw, envelope.dataPath, MISSING)
                 if found is not MISSING:
                     data = found

@@ -4,7 +4,7 @@ Moving windows in memory (one process, ``memory_windows``, on the runtime's cloc
 default; ``RateLimiter(storage_uri="redis://...")`` shares them among processes
 (``redis_windows``, on Redis's clock). A request keeps its place from before it is sent
 until a window after its response: the server counts arrivals, and those happen anywhere in
-between. Several limits apply to one request at once (Billbee: 2/s per endpoint, 10/s per
+between. Several limits may apply to one request at once (say 2/s per endpoint, 10/s per
 key + user, 50/s per key); they are taken together or not at all, so a request never holds a
 slot of one limit while it waits for another.
 """
@@ -109,7 +109,7 @@ def limits_for(
     """The concrete limits one request is subject to.
 
     ``scope=credential`` limits are keyed by the credential set (or, when ``key`` names parts
-    and ``credentials`` has them, by just those parts, so Billbee's 50/s per API key is shared
+    and ``credentials`` has them, by just those parts, so a limit per API key is shared
     by every user of that key); ``scope=endpoint`` adds the endpoint. ``request`` is the
     request's ``(endpoint template, path, query)``: a limit with ``endpoints`` applies only to
     those, and ``per`` adds the named request parts to the key.
@@ -137,7 +137,7 @@ def limits_for(
 def parse_rate_limit_headers(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
     """Epoch time until which no request should be sent, from ``X-Rate-Limit-Remaining: 0``.
 
-    ``X-Rate-Limit-Reset`` is epoch seconds (Billomat); a small number is read as seconds from
+    ``X-Rate-Limit-Reset`` is epoch seconds (the common reading); a small number is read as seconds from
     now (the ``RateLimit-Reset`` draft). ``None`` when requests may go on.
     """
     now = time.time() if now is None else now

@@ -58,7 +58,7 @@ def base_prefix(base: httpx.URL) -> str:
 def join_url(base: httpx.URL, path: str, *, prefix: str | None = None) -> httpx.URL:
     """``base`` + ``path``; an absolute ``path`` must be on the same origin as ``base``.
 
-    ``https://api.billbee.io/api/v1`` + ``/orders`` is ``.../api/v1/orders`` (the base path is
+    ``https://api.example.com/api/v1`` + ``/orders`` is ``.../api/v1/orders`` (the base path is
     kept, unlike RFC 3986 joining, because every vendor documents paths that way).
     ``prefix`` is :func:`base_prefix` of ``base``, if the caller has it already (URL handling
     costs tens of microseconds a time).
@@ -86,7 +86,7 @@ _ID_SEGMENT = re.compile(
 def endpoint_template(method: str, path: str) -> str:
     """``"GET /orders/{id}"`` for ``GET /orders/123?x=1``: the key of per-endpoint rate limits.
 
-    Numeric, 24-hex (Billwerk) and UUID segments count as ids, so ``/orders/1`` and
+    Numeric, 24-hex (MongoDB object ids) and UUID segments count as ids, so ``/orders/1`` and
     ``/orders/2`` share one limit as the vendors count them.
     """
     path = path.split("?", 1)[0]

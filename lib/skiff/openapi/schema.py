@@ -196,7 +196,7 @@ def allow_null(schema: dict[str, Any]) -> dict[str, Any]:
 def nullable_properties(schema: Any) -> Any:
     """Every property (at any depth) and array item may also be null.
 
-    Swagger 2 cannot say "nullable", yet .NET-generated APIs (Billbee) send ``null`` for
+    Swagger 2 cannot say "nullable", yet .NET-generated APIs send ``null`` for
     any unset field; an output schema that rejects null would reject real responses.
     """
     if not isinstance(schema, dict):

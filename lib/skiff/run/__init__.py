@@ -8,14 +8,14 @@ Run one call and consume its events::
     from skiff.component import resolve_component
     from skiff.run import Executor, Event, Data, Error, End
 
-    component = resolve_component("billbee")
+    component = resolve_component("./shop")          # a name or a folder
     async with Executor() as executor:              # owns HTTP clients and rate limits: keep one per process
         async def sink(event: Event) -> None:
             if isinstance(event, Data):
                 print(event.message.body)           # a Message: id, body, attachments, headers
             elif isinstance(event, Error):
                 print(event.serialise())            # {"name", "message", "stack"}, secrets scrubbed
-        result = await executor.run(component, "orderApiGetList", cfg, Message(body={...}), emit=sink)
+        result = await executor.run(component, "listOrders", cfg, Message(body={...}), emit=sink)
         result.data, result.error, result.exit_code
 
 Events (:mod:`skiff.run.events`) are typed and map one to one to the elastic.io sailor's:

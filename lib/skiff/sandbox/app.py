@@ -115,7 +115,7 @@ class SandboxApp:
         """Register ``prefix + path`` (``prefixed=False``: ``path`` as is, e.g. a file download URL)."""
         route = Route((self.prefix if prefixed else "") + path, handler, methods=list(methods), name=name)
         if self.case_insensitive:
-            # IIS-style servers match paths case-insensitively (Billbee, Billwerk).
+            # IIS-style servers match paths case-insensitively (as many .NET-hosted APIs do).
             route.path_regex = re.compile(route.path_regex.pattern, re.IGNORECASE)
         self._starlette.router.routes.append(route)
         return route
