@@ -8,7 +8,7 @@ Run one call and consume its events::
     from skiff.component import resolve_component
     from skiff.run import Executor, Event, Data, Error, End
 
-    component = resolve_component("./shop")          # a name or a folder
+    component = resolve_component("./shop")         # a component name or folder
     async with Executor() as executor:              # owns HTTP clients and rate limits: keep one per process
         async def sink(event: Event) -> None:
             if isinstance(event, Data):
