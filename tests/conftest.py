@@ -3,7 +3,8 @@
 Every test's captured stdout, stderr and log, its failure text, and every snapshot any store
 encodes in this process are scanned for the sandboxes' credentials in every derived form
 (as typed, percent-encoded, JSON-escaped, base64 at any alignment: a Basic header too). The
-counts are printed at the end of the run, and a leak fails the run.
+counts are printed at the end of the run, and a leak fails the run. Under pytest-xdist the
+reports reach the controller and each worker sends its snapshot counts and leaks back to it.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class _Scan:
 
     def check(self, where: str, text: str) -> None:
         self.bytes += len(text)
-        if text and _REDACTOR(text) != text:
+        if text and _REDACTOR(text) != text and where not in self.leaks:
             self.leaks.append(where)
 
 
@@ -77,12 +78,31 @@ def _scan_snapshots() -> None:
                 module.encode = _scanning_encode(current)  # type: ignore[attr-defined]
 
 
+_IN_WORKER = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _IN_WORKER
+    _IN_WORKER = hasattr(config, "workerinput")
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if _IN_WORKER:
+        return  # the controller scans every report a worker sends it
     SCAN.reports += 1
     for name, content in report.sections:
         SCAN.check(f"{report.nodeid} ({name})", content)
     if report.failed:
         SCAN.check(f"{report.nodeid} (failure)", report.longreprtext)
+
+
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """Under pytest-xdist: add what a worker scanned in its own process (snapshots) to the total."""
+    out = getattr(node, "workeroutput", {}).get("skiff_leak_scan")
+    if out:
+        SCAN.snapshots += out["snapshots"]
+        SCAN.bytes += out["bytes"]
+        SCAN.leaks.extend(out["leaks"])
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -95,5 +115,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: its reports reach the controller, its snapshots do not
+        workeroutput["skiff_leak_scan"] = {"snapshots": SCAN.snapshots, "bytes": SCAN.bytes, "leaks": SCAN.leaks}
+        return
     if SCAN.leaks and exitstatus == 0:
         session.exitstatus = 1
