@@ -9,7 +9,7 @@ from typing import Any
 
 import httpcore
 import pytest
-from starlette.responses import RedirectResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 from skiff.errors import SkiffError
@@ -149,3 +149,36 @@ def test_the_http_component_refuses_metadata_and_obeys_its_cfg(attempts: Attempt
     assert attempts.hosts == []
     allowed = asyncio.run(run({"baseUrl": "https://10.255.255.1", "allowPrivateNetworks": True}))
     assert "refusing" not in allowed and set(attempts.hosts) == {"10.255.255.1"}
+
+
+async def test_proxies_from_the_environment_do_not_route_around_the_guard(
+    live: Any, attempts: Attempts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTP(S)_PROXY/ALL_PROXY would hand the target to a proxy that connects to it itself; the
+    client uses no proxy from the environment, so the guard sees (and refuses) the target."""
+    import asyncio
+
+    seen: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await reader.readline())  # "CONNECT 169.254.169.254:443 HTTP/1.1" if used
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(name, url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    try:
+        for base in ("https://169.254.169.254/latest", "https://10.255.255.1/api", "https://[fe80::1]/api"):
+            async with HttpClient(_spec(base)) as client:
+                with pytest.raises(BlockedAddress, match="refusing to connect"):
+                    await client.get("/x")
+        api = live([Route("/ok", lambda request: JSONResponse({"ok": True}))])
+        async with HttpClient(_spec(api.url)) as client:
+            assert await client.get("/ok") == {"ok": True}  # straight to the API
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert seen == [] and attempts.remote() == []

@@ -265,6 +265,9 @@ class HttpClient:
             transport=transport if transport is not None else self._guarded_transport(),
             verify=_ssl_context(),
             follow_redirects=False,  # a redirect to another host would carry API key headers along
+            # No proxy from HTTP(S)_PROXY/ALL_PROXY: a proxy connects to the target itself, past the
+            # address guard (httpx ignores them beside an explicit transport too; this says so).
+            trust_env=False,
             event_hooks={"request": [self._on_request], "response": [self._on_response]},
         )
 
