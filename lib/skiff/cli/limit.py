@@ -7,6 +7,8 @@ the next run emits the rest of that page again, so nothing is lost.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["LimitReached", "RecordLimit"]
 
 
@@ -23,8 +25,12 @@ class RecordLimit:
         self.limit = limit
         self.count = 0
 
-    def took(self) -> None:
-        """One record was delivered."""
-        self.count += 1
+    def cut(self, records: list[Any]) -> list[Any]:
+        """As many of ``records`` as may still go out."""
+        return records if self.limit is None else records[: self.limit - self.count]
+
+    def took(self, n: int = 1) -> None:
+        """``n`` records were delivered."""
+        self.count += n
         if self.limit is not None and self.count >= self.limit:
             raise LimitReached

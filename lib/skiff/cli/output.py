@@ -51,6 +51,16 @@ class JsonLines:
         else:
             self._stream.write(line.decode("utf-8"))
 
+    def write_raw(self, records: list[Any]) -> None:
+        """Documents that are one line of JSON text each already (bytes-like): written as they are."""
+        if not records:
+            return
+        data = b"\n".join(records) + b"\n"
+        if self._buffer is not None:
+            self._buffer.write(data)
+        else:
+            self._stream.write(data.decode("utf-8"))
+
     def flush(self) -> None:
         if self._buffer is not None:
             self._buffer.flush()

@@ -18,9 +18,10 @@ class Progress:
         self.enabled = stream.isatty() if enabled is None else enabled
         self.count = 0
 
-    def tick(self) -> None:
-        self.count += 1
-        if self.enabled and self.count % EVERY == 0:
+    def tick(self, n: int = 1) -> None:
+        before = self.count
+        self.count += n
+        if self.enabled and self.count // EVERY != before // EVERY:
             self.stream.write(f"\r{self.count} records")
             self.stream.flush()
 

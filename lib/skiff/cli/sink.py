@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import SkiffError
-from ..run import Data, Error, Event, UpdateKeys
+from ..run import Data, Error, Event, Records, UpdateKeys
 from .attachment_output import AttachmentOutput
 from .cfg_keys import write_back_keys
 from .limit import RecordLimit
@@ -53,11 +53,21 @@ class StdoutSink:
         self.cfg_file = cfg_file
         self.error: SkiffError | None = None
 
+    @property
+    def raw_records(self) -> bool:
+        """Bodies only: records nothing reads may come as JSON text (``Records``), never parsed."""
+        return not self.messages
+
     async def deliver(self, event: Event) -> None:
         if isinstance(event, Data):
             self.lines.write(await self.attachments.printable(event.message, whole=self.messages))
             self.progress.tick()
             self.limit.took()  # LimitReached: no further page is fetched
+        elif isinstance(event, Records):  # a page of records as JSON text: one write
+            records = self.limit.cut(event.records)
+            self.lines.write_raw(records)
+            self.progress.tick(len(records))
+            self.limit.took(len(records))
         elif isinstance(event, Error):
             self.error = event.error
         elif isinstance(event, UpdateKeys):

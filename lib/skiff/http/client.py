@@ -32,6 +32,7 @@ from .bodies import MISSING, BodyKind, body_kind, get_path, parse_body, vendor_e
 from .guard import GuardedBackend, GuardedTransport
 from .paging import Page, paginate
 from .ratelimit import NOTICE_AFTER, Limit, RateLimiter, limits_for, parse_rate_limit_headers, waits_log
+from .rawjson import parse_skipping_records
 from .redact import Redactor, redact_url
 from .retry import CONNECT_ERRORS, RetryEvent, RetryPolicy
 from .tls import shared_ssl_context
@@ -412,8 +413,13 @@ class HttpClient:
         idempotent: bool | None = None,
         endpoint: str | None = None,
         response_type: ResponseType | str = "auto",
+        raw_records: str | None = None,
     ) -> Response:
-        """Send one request (with retries) and return the parsed response, or raise a SkiffError."""
+        """Send one request (with retries) and return the parsed response, or raise a SkiffError.
+
+        ``raw_records``: the records path of a JSON list whose items only get written out; they
+        stay JSON text (a :class:`~skiff.http.rawjson.RawRecords`, see there).
+        """
         method = method.upper()
         if response_type not in ("auto", "json", "xml", "binary"):
             raise ConfigError(f"response type {response_type!r} is not one of auto, json, xml, binary")
@@ -497,7 +503,7 @@ class HttpClient:
                 ) from None
             except httpx.HTTPError as exc:
                 raise self._transport_error(call, exc) from None
-            return self._finish(call, response)
+            return self._finish(call, response, raw_records)
         except SkiffError as err:
             if attempts > 1 or time_left() <= 0:
                 # The real cost of giving up, not only the last attempt's story.
@@ -568,13 +574,13 @@ class HttpClient:
         kind = call.response_type if call.response_type != "auto" else self.spec.accept
         return "XML" if kind == "xml" else "JSON"
 
-    def _finish(self, call: _Call, response: httpx.Response) -> Response:
+    def _finish(self, call: _Call, response: httpx.Response, raw_records: str | None = None) -> Response:
         status = response.status_code
         ctype = response.headers.get("content-type", "")
         content = response.content
         if status >= 300:
             raise self._status_error(call, response)
-        raw = self._parse(call, status, ctype, content)
+        raw = self._parse(call, status, ctype, content, raw_records)
         data = raw
         envelope = self.spec.envelope
         if envelope is not None and isinstance(raw, dict):
@@ -607,7 +613,7 @@ class HttpClient:
             request_url=str(response.url),
         )
 
-    def _parse(self, call: _Call, status: int, ctype: str, content: bytes) -> Any:
+    def _parse(self, call: _Call, status: int, ctype: str, content: bytes, raw_records: str | None = None) -> Any:
         if call.response_type == "binary":
             return None
         detected = body_kind(ctype, content)
@@ -618,6 +624,10 @@ class HttpClient:
             kind = call.response_type
         else:
             kind = detected
+        if raw_records is not None and kind == "json":
+            parsed = parse_skipping_records(content, raw_records)
+            if parsed is not None:
+                return parsed
         if kind == "html":
             raise ApiError(
                 f"{call.where} answered HTML (status {status}), not {self._expected(call)}",
@@ -705,10 +715,12 @@ class HttpClient:
         query: Mapping[str, Any] | None = None,
         idempotent: bool | None = None,
         endpoint: str | None = None,
+        raw_records: str | None = None,
     ) -> Response:
         """Send a whole declarative request (query, headers, JSON or form body, response type).
 
-        ``query`` adds parameters (a page number, a cursor) to the request's own.
+        ``query`` adds parameters (a page number, a cursor) to the request's own;
+        ``raw_records`` see :meth:`request`.
         """
         params = {**request.query, **query} if query else request.query
         return await self.request(
@@ -722,6 +734,7 @@ class HttpClient:
             idempotent=idempotent,
             endpoint=endpoint,
             response_type=request.responseType,
+            raw_records=raw_records,
         )
 
     def pages(
@@ -732,19 +745,23 @@ class HttpClient:
         idempotent: bool | None = None,
         endpoint: str | None = None,
         start: Mapping[str, Any] | None = None,
+        raw_records: bool = False,
     ) -> AsyncGenerator[Page, None]:
         """The pages of a list endpoint as they arrive (see skiff.http.pagination).
 
         Every page request is ``request`` whole (headers, body, form) plus the paging parameters:
-        a paged request sends exactly what the unpaged one sends.
+        a paged request sends exactly what the unpaged one sends. ``raw_records``: the caller
+        only writes the records out; where the paging reads nothing inside them, a page's
+        records may come as JSON text (:class:`~skiff.http.rawjson.RawRecords`).
         """
         endpoint = endpoint or endpoint_template(request.method, request.path)
+        raw_at = self._raw_records_path(pagination) if raw_records else None
 
         async def fetch(query: dict[str, Any], url: str | None = None) -> Response:
             if url is not None:  # a next link: the URL carries its query; headers and body still go
                 request_at = request.model_copy(update={"path": url, "query": {}})
-                return await self.send(request_at, idempotent=idempotent, endpoint=endpoint)
-            return await self.send(request, query=query, idempotent=idempotent, endpoint=endpoint)
+                return await self.send(request_at, idempotent=idempotent, endpoint=endpoint, raw_records=raw_at)
+            return await self.send(request, query=query, idempotent=idempotent, endpoint=endpoint, raw_records=raw_at)
 
         where = _Call(request.method, request.path, join_url(self.base_url, request.path), True, "auto", self.redactor)
         # Only reads are sent ahead: a POST search may have effects.
@@ -752,3 +769,20 @@ class HttpClient:
         return paginate(
             fetch, pagination, params=None, start=start, where=where.where, logger=self.logger, fetch_ahead=ahead
         )
+
+    def _raw_records_path(self, pagination: PaginationSpec) -> str | None:
+        """Where a page's records may stay JSON text: the records path, when the paging style
+        reads nothing but their number and no path of the spec or the envelope points into them."""
+        if pagination.type not in ("page", "offset"):  # fromId reads the last record's id
+            return None
+        envelope = self.spec.envelope
+        path = pagination.recordsPath or (envelope.dataPath if envelope is not None else None) or ""
+        others = [getattr(pagination, name, None) for name in ("totalPagesPath", "totalPath")]
+        if envelope is not None:
+            others += [envelope.errorCodePath, envelope.errorMessagePath, envelope.dataPath]
+        for other in others:
+            if not other or other == path:
+                continue
+            if not path or other.startswith(path + "."):
+                return None
+        return path

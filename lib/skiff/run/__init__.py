@@ -21,8 +21,10 @@ Run one call and consume its events::
 Events (:mod:`skiff.run.events`) are typed and map one to one to the elastic.io sailor's:
 ``Data(message)``, ``Error(error, input)``, ``Snapshot(snapshot)``, ``UpdateSnapshot(patch)``,
 ``Rebound(reason, input)``, ``UpdateKeys(keys)``, ``HttpReply(status, body, headers)``, and
-``End()`` last, always. ``event.kind`` is the sailor's event name, ``event.payload`` what the
-sailor would publish. ``executor.run`` never raises for a failed call (``raise_errors=True`` to).
+``End()`` last, always. A transport that only writes bodies out may ask for ``Records``
+(many records as unparsed JSON text) instead of one ``Data`` per record. ``event.kind`` is
+the sailor's event name, ``event.payload`` what the sailor would publish. ``executor.run``
+never raises for a failed call (``raise_errors=True`` to).
 
 Run a trigger with a snapshot store and confirm delivery (commit-after-delivery)::
 
@@ -59,6 +61,7 @@ from .events import (
     EventKind,
     HttpReply,
     Rebound,
+    Records,
     Snapshot,
     UpdateKeys,
     UpdateSnapshot,
@@ -81,6 +84,7 @@ __all__ = [
     "HttpReply",
     "Rebound",
     "ReboundPolicy",
+    "Records",
     "RunResult",
     "Session",
     "Snapshot",

@@ -25,6 +25,7 @@ __all__ = [
     "EventKind",
     "HttpReply",
     "Rebound",
+    "Records",
     "Snapshot",
     "UpdateKeys",
     "UpdateSnapshot",
@@ -71,6 +72,23 @@ class Data(Event):
     @property
     def payload(self) -> Message:
         return self.message
+
+
+@dataclass(slots=True, frozen=True)
+class Records(Event):
+    """Many outgoing bodies at once, each the server's JSON text of one record, never parsed.
+
+    Only a transport that asked for them (``raw_records``: it writes bodies out and reads
+    nothing in them, as ``skiff run`` does) receives these, in place of one ``Data`` per
+    record; see :mod:`skiff.http.rawjson`. Each item is a bytes-like buffer holding one line.
+    """
+
+    kind: ClassVar[EventKind] = "data"
+    records: list[Any]
+
+    @property
+    def payload(self) -> list[Any]:
+        return self.records
 
 
 @dataclass(slots=True, frozen=True)

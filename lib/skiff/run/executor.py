@@ -27,7 +27,7 @@ from ..specs import HttpSpec
 from .checks import CfgChecker, check_input
 from .clients import ClientPool, http_spec, secrets_of
 from .context import Context
-from .events import Emit, End, Error, Event
+from .events import Emit, End, Error, Event, Records
 from .logger import RedactingLogger
 
 __all__ = ["Executor", "RunResult"]
@@ -159,6 +159,7 @@ class Executor:
         snapshot: dict[str, Any] | None = None,
         emit: Emit | None = None,
         dry_run: bool = False,
+        raw_records: bool = False,
     ) -> Context:
         """A handler context for ``cfg`` (the HTTP client comes from the pool)."""
         return Context(
@@ -172,6 +173,7 @@ class Executor:
             msg=msg or Message(body={}),
             dry_run=dry_run,
             validate_output=self.validate_output,
+            raw_records=raw_records,
         )
 
     # ------------------------------------------------------------ calls
@@ -187,8 +189,12 @@ class Executor:
         emit: Emit | None = None,
         dry_run: bool = False,
         raise_errors: bool = False,
+        raw_records: bool = False,
     ) -> RunResult:
-        """Run one call. Errors become an ``Error`` event and ``RunResult.error``; ``End`` is last."""
+        """Run one call. Errors become an ``Error`` event and ``RunResult.error``; ``End`` is last.
+
+        ``raw_records``: ``emit`` takes :class:`~skiff.run.events.Records` (see there).
+        """
         started = self.clock.monotonic()
         msg = msg or Message(body={})
         result = RunResult(snapshot=dict(snapshot or {}))
@@ -198,7 +204,7 @@ class Executor:
 
         async def counting(event: Event) -> None:
             if event.kind == "data":
-                result.data += 1
+                result.data += len(event.records) if isinstance(event, Records) else 1
             elif event.kind == "snapshot":
                 result.snapshot = dict(event.payload)
             elif event.kind == "updateSnapshot":
@@ -212,7 +218,16 @@ class Executor:
             function = component.function(function_name)
             self.check_cfg(component, function, cfg)
             self.check_input(function, msg)
-            ctx = self.context(component, function, cfg, msg=msg, snapshot=snapshot, emit=counting, dry_run=dry_run)
+            ctx = self.context(
+                component,
+                function,
+                cfg,
+                msg=msg,
+                snapshot=snapshot,
+                emit=counting,
+                dry_run=dry_run,
+                raw_records=raw_records,
+            )
             await self._dispatch(ctx, function, msg, cfg)
         except _ReaderGone as gone:
             raise gone.error from None

@@ -62,11 +62,12 @@ class Transport(Protocol):
 
 
 class _Callables:
-    __slots__ = ("_deliver", "_settle")
+    __slots__ = ("_deliver", "_settle", "raw_records")
 
-    def __init__(self, deliver: Emit, settle: Callable[[], Awaitable[None]] | None) -> None:
+    def __init__(self, deliver: Emit, settle: Callable[[], Awaitable[None]] | None, raw_records: bool = False) -> None:
         self._deliver = deliver
         self._settle = settle
+        self.raw_records = raw_records
 
     async def deliver(self, event: Event) -> None:
         await self._deliver(event)
@@ -76,19 +77,26 @@ class _Callables:
             await self._settle()
 
 
-def transport(deliver: Emit, settle: Callable[[], Awaitable[None]] | None = None) -> Transport:
-    """A :class:`Transport` from two functions (``settle`` None: delivery is durable at once)."""
-    return _Callables(deliver, settle)
+def transport(
+    deliver: Emit, settle: Callable[[], Awaitable[None]] | None = None, *, raw_records: bool = False
+) -> Transport:
+    """A :class:`Transport` from two functions (``settle`` None: delivery is durable at once).
+
+    ``raw_records``: ``deliver`` also takes :class:`~skiff.run.events.Records` (bodies it only
+    writes out); a transport object says so with a true ``raw_records`` attribute.
+    """
+    return _Callables(deliver, settle, raw_records)
 
 
 class _Watching:
     """Passes events on and notes the rebounds asked for."""
 
-    __slots__ = ("_asked", "_to")
+    __slots__ = ("_asked", "_to", "raw_records")
 
     def __init__(self, to: Transport, asked: list[str]) -> None:
         self._to = to
         self._asked = asked
+        self.raw_records = bool(getattr(to, "raw_records", False))
 
     async def deliver(self, event: Event) -> None:
         if isinstance(event, Rebound):
@@ -195,6 +203,7 @@ class Session:
             snapshot=snapshot,
             emit=on_event,
             dry_run=self.dry_run,
+            raw_records=bool(getattr(to, "raw_records", False)),
         )
 
     async def _commit(self, event: Snapshot | UpdateSnapshot) -> None:

@@ -14,6 +14,7 @@ import orjson
 from skiff.dotpath import get_path
 from skiff.errors import ApiError
 
+from ..rawjson import RawRecords
 from ..records import select_records
 
 if TYPE_CHECKING:
@@ -77,7 +78,11 @@ class Guard:
         if not records:
             return
         # First and last record identify a page cheaply (no per-record work).
-        self.check(key_of([len(records), records[0], records[-1]]), f"page {number} repeats an earlier page")
+        if isinstance(records, RawRecords):  # JSON text already: its bytes are the key
+            key = b"%d\n%b\n%b" % (len(records), records[0], records[-1])
+        else:
+            key = key_of([len(records), records[0], records[-1]])
+        self.check(key, f"page {number} repeats an earlier page")
 
     def check(self, key: bytes, what: str) -> None:
         digest = hashlib.blake2b(key, digest_size=16).digest()
