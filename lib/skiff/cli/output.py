@@ -55,11 +55,12 @@ class JsonLines:
         """Documents that are one line of JSON text each already (bytes-like): written as they are."""
         if not records:
             return
-        data = b"\n".join(records) + b"\n"
+        data = b"\n".join(records)  # one copy of the page's records; the last newline apart, not a second
         if self._buffer is not None:
             self._buffer.write(data)
+            self._buffer.write(b"\n")
         else:
-            self._stream.write(data.decode("utf-8"))
+            self._stream.write(data.decode("utf-8") + "\n")
 
     def flush(self) -> None:
         if self._buffer is not None:
