@@ -48,7 +48,7 @@ def test_records_spread_over_lines_become_one_line_each() -> None:
         (b'{"Data":[{"a":"\xff"}]}', "Data"),  # not UTF-8: only the full parse says so
         (b'{"Data":[{"a":NaN}]}', "Data"),
         (b'{"x":1e999,"Data":[1]}', "Data"),
-        (b'{"Data":[' + b"[" * 3000 + b"]" * 3000 + b"]}", "Data"),  # nested too deeply
+        (b'{"x":' + b"[" * 3000 + b"]" * 3000 + b',"Data":[1]}', "Data"),  # parsed part nested too deeply
         (b'{"Data":[1]}', ""),  # the body is no list
     ],
 )

@@ -10,7 +10,8 @@ as usual, so envelope checks and paging read what they always read.
 Each item is one line of output as it is: a record the server spread over several lines is
 re-encoded compactly. Anything unusual (the path not there, a key with dots in it, not a list,
 invalid JSON or UTF-8) gives ``None``, and the caller parses the whole body the ordinary way,
-which also reports what is wrong with it exactly as before.
+which also reports what is wrong with it exactly as before. The records themselves are checked
+for well-formed JSON, not for nesting depth: they are never turned into objects.
 """
 
 from __future__ import annotations
