@@ -23,6 +23,12 @@ def test_the_envelope_is_parsed_and_the_records_stay_text() -> None:
     assert texts(parsed["Data"]) == ['{"Id":1,"Name":"Müller"}'.encode(), b'{"Id":2}']
 
 
+def test_other_lists_beside_the_records_are_parsed() -> None:
+    parsed = parse_skipping_records(b'{"Warnings":["w",{"x":[1]}],"Total":2,"Data":[{"a":1},[2]]}', "Data")
+    assert parsed["Warnings"] == ["w", {"x": [1]}] and parsed["Total"] == 2
+    assert texts(parsed["Data"]) == [b'{"a":1}', b"[2]"]
+
+
 def test_a_nested_path_and_a_bare_list() -> None:
     parsed = parse_skipping_records(b'{"meta":{"n":2},"a":{"items":[1,"x",{"k":[1,2]}]}}', "a.items")
     assert parsed["meta"] == {"n": 2}

@@ -29,18 +29,23 @@ class RawRecords(list[Any]):
     __slots__ = ()
 
 
-_decoders: tuple[Any, Any, type[Exception]] | None = None
+_decoders: tuple[Any, Any, Any] | None = None
 
 
-def _msgspec() -> tuple[Any, Any, type[Exception]]:
+def _msgspec() -> tuple[Any, Any, Any]:
+    """Decoders: an object's members as spans; a list's items as spans; an object whose lists'
+    items are spans and whose other members are parsed (one pass over an envelope)."""
     global _decoders
     if _decoders is None:
         import msgspec  # only a run that wants raw records pays its import
 
+        raw: Any = msgspec.Raw
+        spans: Any = list[raw]
+        member: Any = spans | dict | str | int | float | bool | None
         _decoders = (
-            msgspec.json.Decoder(dict[str, msgspec.Raw]),
-            msgspec.json.Decoder(list[msgspec.Raw]),
-            msgspec.DecodeError,
+            msgspec.json.Decoder(dict[str, raw]),
+            msgspec.json.Decoder(spans),
+            msgspec.json.Decoder(dict[str, member]),
         )
     return _decoders
 
@@ -60,13 +65,24 @@ def parse_skipping_records(content: bytes, path: str) -> Any | None:
         return None
 
 
+def _records(items: list[Any], one_line: bool) -> RawRecords:
+    return RawRecords(items if one_line else [_one_line(item) for item in items])
+
+
 def _parse(content: Any, keys: list[str], one_line: bool) -> Any | None:
-    as_object, as_list, _ = _msgspec()
+    as_object, as_list, envelope = _msgspec()
     if not keys:
-        items = as_list.decode(content)
-        if not one_line:
-            items = [_one_line(item) for item in items]
-        return RawRecords(items)
+        return _records(as_list.decode(content), one_line)
+    if len(keys) == 1:
+        # The usual envelope ({Paging, ErrorCode, Data: [...]}): one pass, the records' spans and
+        # the other members parsed; only when another member is a list too, the two passes below.
+        fields = envelope.decode(content)
+        records = fields.get(keys[0])
+        if not isinstance(records, list):
+            return None
+        if sum(isinstance(value, list) for value in fields.values()) == 1:
+            fields[keys[0]] = _records(records, one_line)
+            return fields
     fields = as_object.decode(content)
     key = keys[0]
     if key not in fields or (len(keys) > 1 and ".".join(keys) in fields):
