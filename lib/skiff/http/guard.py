@@ -27,6 +27,8 @@ import httpx
 
 from skiff.errors import ConfigError
 
+from .reads import LargeReads
+
 __all__ = ["BlockedAddress", "GuardedBackend", "GuardedTransport", "address_problem"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -80,7 +82,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         resolve: Resolve | None = None,
     ) -> None:
         self.allow_private = allow_private
-        self.inner = inner or httpcore.AnyIOBackend()
+        self.inner = inner or LargeReads()  # httpcore's own streams, reading 256 KB at a time
         self.resolve = resolve or _resolve
 
     async def connect_tcp(
