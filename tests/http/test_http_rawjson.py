@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import orjson
@@ -60,3 +61,12 @@ def test_records_spread_over_lines_become_one_line_each() -> None:
 )
 def test_anything_unusual_falls_back_to_the_full_parse(content: bytes, path: str) -> None:
     assert parse_skipping_records(content, path) is None
+
+
+def test_without_msgspec_installed_pages_are_parsed_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    import skiff.http.rawjson as rawjson
+
+    monkeypatch.setitem(sys.modules, "msgspec", None)  # import msgspec raises ImportError
+    monkeypatch.setattr(rawjson, "_decoders", None)
+    monkeypatch.setattr(rawjson, "_missing", False)
+    assert parse_skipping_records(b'{"Data":[{"a":1}]}', "Data") is None

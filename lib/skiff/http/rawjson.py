@@ -30,14 +30,19 @@ class RawRecords(list[Any]):
 
 
 _decoders: tuple[Any, Any, Any] | None = None
+_missing = False
 
 
-def _msgspec() -> tuple[Any, Any, Any]:
+def _msgspec() -> tuple[Any, Any, Any] | None:
     """Decoders: an object's members as spans; a list's items as spans; an object whose lists'
     items are spans and whose other members are parsed (one pass over an envelope)."""
-    global _decoders
-    if _decoders is None:
-        import msgspec  # only a run that wants raw records pays its import
+    global _decoders, _missing
+    if _decoders is None and not _missing:
+        try:
+            import msgspec  # only a run that wants raw records pays its import
+        except ImportError:  # an environment installed before it was a dependency: parse as before
+            _missing = True
+            return None
 
         raw: Any = msgspec.Raw
         spans: Any = list[raw]
@@ -59,8 +64,11 @@ def parse_skipping_records(content: bytes, path: str) -> Any | None:
         except UnicodeDecodeError:
             return None
     one_line = b"\n" not in content and b"\r" not in content
+    decoders = _msgspec()
+    if decoders is None:
+        return None
     try:
-        return _parse(content, path.split(".") if path else [], one_line)
+        return _parse(decoders, content, path.split(".") if path else [], one_line)
     except (ValueError, RecursionError, TypeError):  # msgspec.DecodeError and orjson's are ValueErrors
         return None
 
@@ -69,8 +77,8 @@ def _records(items: list[Any], one_line: bool) -> RawRecords:
     return RawRecords(items if one_line else [_one_line(item) for item in items])
 
 
-def _parse(content: Any, keys: list[str], one_line: bool) -> Any | None:
-    as_object, as_list, envelope = _msgspec()
+def _parse(decoders: tuple[Any, Any, Any], content: Any, keys: list[str], one_line: bool) -> Any | None:
+    as_object, as_list, envelope = decoders
     if not keys:
         return _records(as_list.decode(content), one_line)
     if len(keys) == 1:
@@ -90,7 +98,7 @@ def _parse(content: Any, keys: list[str], one_line: bool) -> Any | None:
     out: dict[str, Any] = {}
     for name, value in fields.items():
         if name == key:
-            inner = _parse(value, keys[1:], one_line)
+            inner = _parse(decoders, value, keys[1:], one_line)
             if inner is None:
                 return None
             out[name] = inner
