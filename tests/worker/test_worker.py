@@ -185,6 +185,49 @@ async def test_attachments_go_to_the_store_and_leave_as_urls(tmp_path: Path) -> 
             assert att["url"].startswith(base) and await read_attachment(att) == b"invoice 5\n"
 
 
+async def test_an_incoming_attachment_is_read_from_a_store_and_never_from_a_local_file(tmp_path: Path) -> None:
+    from skiff.attachments import HttpStore, folder_app, store_attachments
+    from skiff.message import Attachment, Message
+    from tests.support import serve_asgi
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret 1234")
+    with serve_asgi(folder_app(tmp_path / "store")) as base:
+        att = Attachment(content_type="text/plain", size=9, content=b"invoice 5")
+        stored = await store_attachments(Message(body={}, attachments={"a.txt": att}), HttpStore(base))
+        async with platform() as (p, channel), running(p, "readback"):
+            await send(channel, p, None, message={**stored.to_dict(), "id": "m1"})
+            [out] = await receive(channel, p.output_queue, 1)
+            assert out.routing_key == p.keys()["data"] and decrypt(p, out)["body"] == {"a.txt": "invoice 5"}
+            for url in (secret.as_uri(), "file:///etc/passwd", "https://169.254.169.254/latest/meta-data/"):
+                await send(channel, p, None, message={"id": "m2", "body": {}, "attachments": {"x": {"url": url}}})
+                [out] = await receive(channel, p.output_queue, 1)
+                assert out.routing_key == p.keys()["error"]
+                error = p.cipher.decrypt(json.loads(out.body)["error"].encode(), 1)
+                assert "refused" in error["message"] and "secret 1234" not in out.body.decode(errors="replace")
+
+
+def test_the_platform_hosts_are_declared_attachment_stores() -> None:
+    from skiff.attachments import declared_sources
+    from skiff.worker import WorkerSettings
+
+    settings = WorkerSettings(
+        function="echo",
+        amqp_uri="",
+        listen_messages_on="",
+        publish_messages_to="",
+        data_routing_key="",
+        error_routing_key="",
+        rebound_routing_key="",
+        snapshot_routing_key="",
+        api_uri="http://10.77.0.1:8200/",
+        object_storage_uri="https://maester.platform.internal",
+    )
+    Worker(settings, load_component(ECHO), StepData())
+    hosts = declared_sources().hosts
+    assert ("10.77.0.1", 8200) in hosts and ("maester.platform.internal", 443) in hosts
+
+
 async def test_stop_finishes_the_message_in_flight(tmp_path: Path) -> None:
     started, release = tmp_path / "started", tmp_path / "release"
     step = StepData(config={"started": str(started), "release": str(release)})

@@ -18,7 +18,7 @@ from ..errors import ComponentError, ConfigError
 from ..http import HttpClient
 from ..http.rawjson import RawRecords
 from ..http.records import select_records
-from ..message import Message, page_body
+from ..message import Attachment, Message, page_body
 from ..specs import EmitBehavior, PaginationSpec, PollingSpec, RequestSpec
 from ..templating import render
 from ..validation import SchemaValidator
@@ -117,6 +117,18 @@ class Context:
 
     async def http_reply(self, status: int = 200, body: Any = None, headers: dict[str, str] | None = None) -> None:
         await self._emitter(HttpReply(status, body, dict(headers or {})))
+
+    async def read_attachment(self, attachment: Attachment | dict[str, Any]) -> bytes:
+        """The bytes of an incoming message's attachment, read as :func:`skiff.attachments.read_attachment`
+        reads them, with this component's ``allowPrivateNetworks`` and ``maxResponseBytes``."""
+        from ..attachments import DEFAULT_MAX_BYTES, declared_sources, read_attachment
+
+        allow, cap = False, DEFAULT_MAX_BYTES
+        if self._http is not None:
+            flag = self._http.spec.allowPrivateNetworks
+            allow = flag.strip().lower() in ("1", "true", "yes", "on") if isinstance(flag, str) else flag
+            cap = self._http.spec.maxResponseBytes
+        return await read_attachment(attachment, sources=declared_sources(allow_private=allow, max_bytes=cap))
 
     # ------------------------------------------------------------ requests
 

@@ -66,6 +66,9 @@ class WorkerSettings:
     api_uri: str = ""
     api_username: str = ""
     api_key: str = field(default="", repr=False)
+    # The platform's object storage (attachments, large messages); like API_URI, its host is a
+    # declared attachment store (skiff.attachments), so it may be on a private network.
+    object_storage_uri: str = ""
     rebound_initial_expiration: int = 15000
     rebound_limit: int = 20
     component_path: str = ""

@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..attachments import AttachmentStore, store_attachments
+from ..attachments import AttachmentStore, declare_store, store_attachments
 from ..component import Component, Function
 from ..errors import SkiffError
 from ..message import Message, derived_id, with_passthrough
@@ -95,6 +95,11 @@ class Worker:
         self.function: Function = component.function(settings.function)
         self.step = step
         self.attachments = attachments
+        # The platform's own hosts (set by the platform, not by a message) serve the attachments
+        # of incoming messages, often on a private network: reading from them is declared.
+        for platform_url in (settings.api_uri, settings.object_storage_uri):
+            if platform_url.startswith(("http://", "https://")):
+                declare_store(platform_url)
         self.cipher = MessageCipher(settings.message_crypto_password, settings.message_crypto_iv)
         interval = settings.rate_interval / 1000
         self.throttles = {
