@@ -7,8 +7,8 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -232,6 +232,53 @@ async def test_slow_first_arrival_does_not_crowd_a_window(live: Callable[..., Li
     assert server.count("/a") == 3
     assert server.max_in_window("/a") <= 2
     assert 0.3 in clock.slept  # the first arrived late, on the clock the server reads
+
+
+class SlowBodyTransport(httpx.AsyncBaseTransport):
+    """Answers at once, then takes ``seconds`` (on the clock) to deliver the body."""
+
+    def __init__(self, seconds: float, clock: ManualClock) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.seconds = seconds
+        self.clock = clock
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_SlowStream(response.stream, self.seconds, self.clock),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _SlowStream(httpx.AsyncByteStream):
+    def __init__(self, inner: Any, seconds: float, clock: ManualClock) -> None:
+        self.inner, self.seconds, self.clock = inner, seconds, clock
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        self.clock.advance(self.seconds)
+        async for chunk in self.inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_the_window_runs_from_the_answer_not_from_the_end_of_its_body(live: Callable[..., LiveServer]) -> None:
+    # The server counted the request before it answered: a long body does not hold the place.
+    clock = ManualClock()
+    server = live(ROUTES, clock=clock)
+    spec = HttpSpec(baseUrl=server.url, rateLimits=[RateLimitSpec(requests=1, perSeconds=1)])
+    async with HttpClient(spec, transport=SlowBodyTransport(2.0, clock), clock=clock) as client:
+        await client.get("/a")
+        await client.get("/a")
+        assert client.stats.throttled_waits == 0.0  # the window passed while the first body came
+    assert server.count("/a") == 2
+    assert server.max_in_window("/a") <= 1
 
 
 async def test_two_limits_at_once(live: Callable[..., LiveServer]) -> None:

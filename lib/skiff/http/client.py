@@ -468,6 +468,9 @@ class HttpClient:
                 limit = min(self.spec.deadline, max(time_left(), 0.001))
                 async with asyncio.timeout(limit):
                     response = await self._client.send(request, stream=True)
+                    # The server answers: it has counted the request's arrival, so the place's
+                    # window runs from now, not from the end of a long body.
+                    await permit.release()
                     try:
                         response = await self._read_body(call, response)
                     finally:
@@ -481,7 +484,7 @@ class HttpClient:
                 cut.per_request = per_request
                 raise cut from None
             finally:
-                await permit.release()
+                await permit.release()  # no answer (or its release was cut short): now
             if hold_key is not None:
                 until = parse_rate_limit_headers(response.headers, now=self.clock.time())
                 if until is not None:
