@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from skiff.component import load_component, validate_component
-from skiff.component.handlers import SIGNATURES
-from skiff.errors import ConfigError
+from skiff.component.handlers import HOOK_KINDS, SIGNATURES
+from skiff.errors import ComponentError, ConfigError
 from skiff.run import Executor
 
 
@@ -85,4 +85,83 @@ def test_every_kind_has_one_signature() -> None:
         "verify": ("verify", ("ctx", "cfg")),
         "select": ("process", ("ctx", "cfg")),
         "metadata": ("getMetaModel", ("ctx", "cfg")),
+        "init": ("init", ("ctx", "cfg")),
+        "startup": ("startup", ("ctx", "cfg")),
+        "shutdown": ("shutdown", ("ctx", "cfg", "startup_data")),
     }
+    assert [k for k, s in SIGNATURES.items() if s.optional] == list(HOOK_KINDS)
+
+
+def hooked(tmp_path: Path, source: str) -> Path:
+    (tmp_path / "act.py").write_text("async def process(ctx, msg, cfg):\n    return {}\n" + source)
+    data = {"title": "T", "actions": {"act": {"title": "act", "main": "./act.py"}}}
+    (tmp_path / "component.json").write_text(json.dumps(data))
+    return tmp_path
+
+
+async def test_hooks_are_optional_and_called_sync_or_async(tmp_path: Path) -> None:
+    folder = hooked(
+        tmp_path,
+        "def init(ctx, cfg):\n    return ('init', cfg['n'], ctx.cfg['n'])\n"
+        "async def startup(ctx, cfg):\n    return {'n': cfg['n']}\n"
+        "async def shutdown(ctx, cfg, startup_data):\n    return ('shutdown', startup_data)\n",
+    )
+    assert validate_component(folder) == []
+    component = load_component(folder, name="t")
+    fn = component.function("act")
+    async with Executor() as ex:
+        assert await ex.hook(component, fn, "init", {"n": 1}) == ("init", 1, 1)
+        assert await ex.hook(component, fn, "startup", {"n": 2}) == {"n": 2}
+        assert await ex.hook(component, fn, "shutdown", {}, {"n": 2}) == ("shutdown", {"n": 2})
+    (tmp_path / "bare").mkdir()
+    bare = load_component(hooked(tmp_path / "bare", ""))
+    assert [bare.function("act").hook(k) for k in HOOK_KINDS] == [None, None, None]
+
+
+async def test_a_hook_with_wrong_parameters_is_refused_by_both_in_the_same_words(tmp_path: Path) -> None:
+    folder = hooked(tmp_path, "async def shutdown(ctx, cfg):\n    pass\n")  # startup_data is missing
+    problems = [p for p in validate_component(folder) if p.severity == "error"]
+    assert [p.pointer for p in problems] == ["/actions/act/main"]
+    assert problems[0].message == (
+        "main './act.py': shutdown() takes 2 positional parameters; "
+        "a shutdown hook is `async def shutdown(ctx, cfg, startup_data)`"
+    )
+    component = load_component(folder, name="t")
+    async with Executor() as ex:
+        with pytest.raises(ConfigError) as caught:
+            await ex.hook(component, component.function("act"), "shutdown", {}, None)
+    assert caught.value.message == problems[0].message
+
+
+async def test_a_crashing_hook_is_a_component_error_without_the_secret(tmp_path: Path) -> None:
+    folder = hooked(tmp_path, "def init(ctx, cfg):\n    raise ValueError('bad key ' + cfg['apiKey'])\n")
+    data = json.loads((folder / "component.json").read_text())
+    data["credentials"] = {"fields": {"apiKey": {"label": "Key", "viewClass": "PasswordFieldView"}}}
+    (folder / "component.json").write_text(json.dumps(data))
+    component = load_component(folder, name="t")
+    async with Executor() as ex:
+        with pytest.raises(ComponentError) as caught:
+            await ex.hook(component, component.function("act"), "init", {"apiKey": "s3cr3t-value"})
+    assert "ValueError: bad key" in str(caught.value) and "s3cr3t-value" not in str(caught.value)
+
+
+def test_a_javascript_main_names_the_hooks_skiff_does_not_run(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "hook.js").write_text(
+        "exports.process = processTrigger;\nexports.startup = async function (cfg) { return {}; };\n"
+        "async function shutdown(cfg, data) {}\nmodule.exports.shutdown = shutdown;\n"
+    )
+    (tmp_path / "lib" / "plain.js").write_text("exports.process = async function (msg) {};\n")
+    data = {
+        "title": "T",
+        "triggers": {
+            "hook": {"title": "h", "main": "./lib/hook.js"},
+            "plain": {"title": "p", "main": "./lib/plain.js"},
+        },
+    }
+    (tmp_path / "component.json").write_text(json.dumps(data))
+    warnings = {p.pointer: p.message for p in validate_component(tmp_path) if p.severity == "warning"}
+    assert warnings["/triggers/hook/main"].endswith("; its hooks startup, shutdown are not run either")
+    assert "hooks" not in warnings["/triggers/plain/main"]
+    component = load_component(tmp_path)
+    assert component.function("hook").hook("startup") is None  # nothing skiff could run

@@ -8,7 +8,13 @@ trigger   ``process``         ``(ctx, msg, cfg)``
 verify    ``verify``          ``(ctx, cfg)``: ``{"verified": bool, "reason"?}`` or a bool
 select    ``process``         ``(ctx, cfg)``: ``{value: label}``
 metadata  ``getMetaModel``    ``(ctx, cfg)``: ``{"in": schema, "out": schema}``
+init      ``init``            ``(ctx, cfg)``: once per worker, before the first message
+startup   ``startup``         ``(ctx, cfg)``: once per flow start; returns the startup data
+shutdown  ``shutdown``        ``(ctx, cfg, startup_data)``: once per flow stop
 ========  ==================  =====================================================
+
+The last three are hooks: optional functions next to an action's or trigger's ``process`` (in
+the same ``main``); a module without one is fine, one with the wrong parameters is not.
 
 ``validate`` reads the handler file's syntax tree (nothing is imported), the executor inspects
 the imported function; both describe a mismatch with the same words.
@@ -22,9 +28,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
-__all__ = ["SIGNATURES", "HandlerKind", "Signature", "callable_problem", "source_problem"]
+__all__ = ["HOOK_KINDS", "SIGNATURES", "HandlerKind", "HookKind", "Signature", "callable_problem", "source_problem"]
 
-HandlerKind = Literal["action", "trigger", "verify", "select", "metadata"]
+HandlerKind = Literal["action", "trigger", "verify", "select", "metadata", "init", "startup", "shutdown"]
+HookKind = Literal["init", "startup", "shutdown"]
+HOOK_KINDS: Final[tuple[HookKind, ...]] = ("init", "startup", "shutdown")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,15 +42,20 @@ class Signature:
     kind: HandlerKind
     name: str
     params: tuple[str, ...]
+    optional: bool = False  # a hook: a module may leave it out
 
     def describe(self) -> str:
         return f"async def {self.name}({', '.join(self.params)})"
 
+    @property
+    def what(self) -> str:
+        return f"a {self.kind} hook" if self.optional else f"a {self.kind} handler"
+
     def missing(self, main: str) -> str:
-        return f"main {main!r} has no function {self.name!r} (a {self.kind} handler is `{self.describe()}`)"
+        return f"main {main!r} has no function {self.name!r} ({self.what} is `{self.describe()}`)"
 
     def arity(self, main: str, takes: str) -> str:
-        return f"main {main!r}: {self.name}() takes {takes}; a {self.kind} handler is `{self.describe()}`"
+        return f"main {main!r}: {self.name}() takes {takes}; {self.what} is `{self.describe()}`"
 
 
 SIGNATURES: Final[Mapping[HandlerKind, Signature]] = MappingProxyType(
@@ -52,6 +65,9 @@ SIGNATURES: Final[Mapping[HandlerKind, Signature]] = MappingProxyType(
         "verify": Signature("verify", "verify", ("ctx", "cfg")),
         "select": Signature("select", "process", ("ctx", "cfg")),
         "metadata": Signature("metadata", "getMetaModel", ("ctx", "cfg")),
+        "init": Signature("init", "init", ("ctx", "cfg"), optional=True),
+        "startup": Signature("startup", "startup", ("ctx", "cfg"), optional=True),
+        "shutdown": Signature("shutdown", "shutdown", ("ctx", "cfg", "startup_data"), optional=True),
     }
 )
 
@@ -71,7 +87,7 @@ def _fits(required: int, total: int | None, given: int) -> bool:
 
 
 def source_problem(source: str, main: str, kind: HandlerKind) -> str | None:
-    """``validate``: the problem with a handler file's source for ``kind``, or None."""
+    """``validate``: the problem with a handler file's source for ``kind``, or None (a hook may be absent)."""
     import ast  # only validate needs it: skiff run starts without
 
     sig = SIGNATURES[kind]
@@ -89,15 +105,18 @@ def source_problem(source: str, main: str, kind: HandlerKind) -> str | None:
             if kw_required or not _fits(required, total, len(sig.params)):
                 return sig.arity(main, _takes(required, total, bool(kw_required)))
             return None
-    return sig.missing(main)
+    return None if sig.optional else sig.missing(main)
 
 
 def callable_problem(module: Any, main: str, kind: HandlerKind) -> tuple[Callable[..., Any] | None, str | None]:
-    """The executor: ``(handler, None)`` when ``module`` defines a fitting one, else ``(None, problem)``."""
+    """The executor: ``(handler, None)`` when ``module`` defines a fitting one, else ``(None, problem)``.
+
+    An absent hook is ``(None, None)``.
+    """
     sig = SIGNATURES[kind]
     fn = getattr(module, sig.name, None)
     if not callable(fn):
-        return None, sig.missing(main)
+        return None, None if sig.optional and fn is None else sig.missing(main)
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):  # a builtin without a signature: trust it

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from ..errors import ConfigError
 from ..specs import HttpSpec
 from ..validation import SchemaValidator, compile_schema
-from .handlers import HandlerKind, callable_problem
+from .handlers import HandlerKind, HookKind, callable_problem
 from .mains import foreign_main_message
 from .metadata import upgrade_schema
 from .models import ComponentModel, FieldModel, FunctionModel
@@ -123,6 +123,16 @@ class Function:
             raise ConfigError(foreign, where=str(self.component.json_path))
         return self.component.handler(self.model.main, "trigger" if self.kind == "trigger" else "action")
 
+    def hook(self, kind: HookKind) -> Callable[..., Any] | None:
+        """The ``init``/``startup``/``shutdown`` hook next to ``process`` in ``main``, or None.
+
+        A declarative function or a JavaScript/Java main has none skiff can run.
+        """
+        main = self.model.main
+        if not main or foreign_main_message(self.kind, self.name, main):
+            return None
+        return self.component.hook(main, kind)
+
 
 @dataclass
 class Component:
@@ -188,6 +198,13 @@ class Component:
         if fn is None:
             raise ConfigError(problem or f"main {main!r}: no {kind} handler", where=str(self.json_path))
         self._callables[(main, kind)] = fn
+        return fn
+
+    def hook(self, main: str, kind: HookKind) -> Callable[..., Any] | None:
+        """The hook of ``kind`` that ``main`` defines, None if it defines none; a misfit raises."""
+        fn, problem = callable_problem(self._import(main), main, kind)
+        if problem is not None:
+            raise ConfigError(problem, where=str(self.json_path))
         return fn
 
     def _import(self, main: str) -> Any:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-__all__ = ["Language", "foreign_main_message", "main_language"]
+__all__ = ["Language", "foreign_main_message", "javascript_hooks", "main_language"]
 
 Language = Literal["python", "javascript", "java", "unknown"]
 
 _JAVA_CLASS = re.compile(r"^[a-z_][\w]*(\.[A-Za-z_][\w$]*)+$")
+# How a sailor module offers its hooks: ``exports.startup = ...``, ``module.exports = {startup}``
+# with ``function startup(...)``, or ``async function init(...)``.
+_JS_HOOK = re.compile(r"\b(?:exports\.|function\s+)(init|startup|shutdown)\b")
 
 
 def main_language(main: str) -> Language:
@@ -38,3 +41,9 @@ def foreign_main_message(kind: str, name: str, main: str) -> str | None:
         f"main {main!r} is {what}: {kind} {name!r} needs a Python handler (a .py main with "
         f"'process') or a declarative 'request' to run in skiff"
     )
+
+
+def javascript_hooks(source: str) -> list[str]:
+    """The sailor hooks (``init``, ``startup``, ``shutdown``) a JavaScript module appears to define."""
+    found = set(_JS_HOOK.findall(source))
+    return [name for name in ("init", "startup", "shutdown") if name in found]

@@ -17,9 +17,9 @@ from pydantic import ValidationError
 from ..errors import ConfigError
 from ..templating import compile_check
 from ..validation import DEFAULT_DRAFT, check_schema, ref_problems
-from .handlers import HandlerKind, source_problem
+from .handlers import HOOK_KINDS, HandlerKind, source_problem
 from .loader import parse_json
-from .mains import foreign_main_message, main_language
+from .mains import foreign_main_message, javascript_hooks, main_language
 from .metadata import upgrade_schema
 from .models import NAME_PATTERN, VIEW_CLASSES, ComponentModel
 from .paths import outside_problem
@@ -303,6 +303,24 @@ def _mains(value: Any, pointer: str) -> list[tuple[str, str]]:
     return found
 
 
+def _hook_problems(base: Path, main: str) -> list[str]:
+    """The optional ``init``/``startup``/``shutdown`` next to ``process``: wrong parameters are errors."""
+    source = (base / main).resolve().read_text(encoding="utf-8")
+    return [msg for hook in HOOK_KINDS if (msg := source_problem(source, main, hook))]
+
+
+def _foreign_hooks(base: Path, main: str) -> str:
+    """A JavaScript main's hooks, named in its warning: skiff runs none of them."""
+    if outside_problem(base, main, "main"):
+        return ""
+    file = (base / main).resolve()
+    try:
+        names = javascript_hooks(file.read_text(encoding="utf-8")) if file.is_file() else []
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return f"; its hooks {', '.join(names)} are not run either" if names else ""
+
+
 def _function_problems(
     base: Path, label: str, pointer: str, fn: dict[str, Any], kind: str, data: dict[str, Any]
 ) -> list[Problem]:
@@ -313,12 +331,14 @@ def _function_problems(
         foreign = foreign_main_message(kind[:-1], pointer.rsplit("/", 1)[-1], main)
         if foreign is not None:
             if not declarative:
-                problems.append(Problem(label, f"{pointer}/main", foreign, "warning"))
+                problems.append(Problem(label, f"{pointer}/main", foreign + _foreign_hooks(base, main), "warning"))
         else:
             if msg := _handler_problem(base, main, "trigger" if kind == "triggers" else "action"):
                 problems.append(Problem(label, f"{pointer}/main", msg))
-            elif fn.get("dynamicMetadata") is True and (msg := _handler_problem(base, main, "metadata")):
-                problems.append(Problem(label, f"{pointer}/dynamicMetadata", msg))
+            else:
+                problems.extend(Problem(label, f"{pointer}/main", m) for m in _hook_problems(base, main))
+                if fn.get("dynamicMetadata") is True and (msg := _handler_problem(base, main, "metadata")):
+                    problems.append(Problem(label, f"{pointer}/dynamicMetadata", msg))
     elif not declarative:
         problems.append(Problem(label, pointer, "needs 'main' (a handler) or a declarative 'request'/'polling'"))
     if kind == "triggers" and fn.get("type") not in (None, "polling", "webhook"):

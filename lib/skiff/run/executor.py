@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..component import Component, Function
+from ..component.handlers import HookKind
 from ..errors import ApiError, AuthError, ComponentError, ConfigError, SkiffError
 from ..http import HttpClient, HttpStats, RateLimiter
 from ..http.bodies import to_records
@@ -248,6 +249,28 @@ class Executor:
         result.elapsed = self.clock.monotonic() - started
         await sink(End())
         return result
+
+    async def hook(
+        self, component: Component, function: Function, kind: HookKind, cfg: Mapping[str, Any], *args: Any
+    ) -> Any:
+        """Call ``function``'s ``init``, ``startup`` or ``shutdown`` hook with a context for ``cfg``.
+
+        Returns what the hook returns (None when ``main`` defines none). Its errors are shown to
+        users as any call's: a SkiffError scrubbed of cfg secrets, anything else a ComponentError.
+        """
+        cfg = dict(cfg)
+        secrets = secrets_of(component, cfg)
+        try:
+            hook = function.hook(kind)
+            if hook is None:
+                return None
+            result = hook(self.context(component, function, cfg), cfg, *args)
+            return await result if inspect.isawaitable(result) else result
+        except SkiffError as exc:
+            raise _scrub(exc, secrets) from None
+        except Exception as exc:
+            self.log.debug("%s hook crashed", kind, exc_info=True)
+            raise ComponentError(_hide(f"{type(exc).__name__}: {exc}", secrets)) from exc
 
     async def _dispatch(self, ctx: Context, function: Function, msg: Message, cfg: dict[str, Any]) -> None:
         model = function.model
