@@ -16,6 +16,12 @@ __all__ = ["worker"]
 @click.option("--step", "step_file", help="The step's {config, snapshot} from a JSON/YAML file instead of the API.")
 @click.option("--attachments", help="Where emitted attachments go: a folder, or an http(s):// store URL.")
 @click.option(
+    "--state",
+    "state",
+    help="Where the startup hook's data is kept: a path (SQLite), redis:// or postgresql:// URL "
+    "(default: the platform API; with --step: $SKIFF_STATE or ./.skiff/state.db).",
+)
+@click.option(
     "--service",
     type=click.Choice(["verifyCredentials", "getMetaModel", "selectModel"]),
     help="Run one service call, post it to $ELASTICIO_POST_RESULT_URL and exit.",
@@ -31,6 +37,7 @@ def worker(
     component_ref: str | None,
     step_file: str | None,
     attachments: str | None,
+    state: str | None,
     service: str | None,
     flow_file: str | None,
     flow_step: str | None,
@@ -93,17 +100,31 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        done = await run_worker(
-            settings,
-            component=comp,
-            step=step,
-            attachments=store,
-            stop=stop,
-            ready=lambda: click.echo(
-                f"worker: {comp.name}.{settings.function} on {settings.listen_messages_on}", err=True
-            ),
-        )
-        click.echo(f"worker: stopped after {done.processed} message(s)", err=True)
+        hooks_store = None
+        if state:
+            from ..state import open_store
+            from ..worker import StoreHooksData
+
+            hooks_store = open_store(state)
+        try:
+            done = await run_worker(
+                settings,
+                component=comp,
+                step=step,
+                attachments=store,
+                stop=stop,
+                ready=lambda: click.echo(
+                    f"worker: {comp.name}.{settings.function} on {settings.listen_messages_on}", err=True
+                ),
+                hooks_data=StoreHooksData(hooks_store, settings.flow_id) if hooks_store else None,
+            )
+        finally:
+            if hooks_store is not None:
+                await hooks_store.close()
+        if settings.hook_shutdown:
+            click.echo(f"worker: {comp.name}.{settings.function} shut down; startup data deleted", err=True)
+        else:
+            click.echo(f"worker: stopped after {done.processed} message(s)", err=True)
 
     try:  # libuv's event loop when installed: less CPU per message than asyncio's own
         import uvloop
