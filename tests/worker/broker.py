@@ -12,8 +12,8 @@ import os
 import socket
 import subprocess
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,6 +29,7 @@ AMQP_URL = os.environ.get("SKIFF_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5
 PASSWORD = "worker-test-password"
 IV = "0123456789abcdef"
 ECHO = Path(__file__).parent / "echo"
+HOOKS_PATH = "/sailor-support/hooks/task/flow-1/startup/data"
 
 
 def require_broker() -> None:
@@ -156,6 +157,60 @@ async def platform(url: str = AMQP_URL, **kwargs: Any) -> AsyncIterator[tuple[Pl
             await channel.exchange_delete(p.exchange)
     finally:
         await connection.close()
+
+
+@dataclass
+class FakeApi:
+    """The platform API a sailor talks to: the step's cfg and the flow's startup data."""
+
+    config: dict[str, Any]
+    data: dict[str, Any] = field(default_factory=dict)  # flow id → startup data
+    requests: list[tuple[str, str, Any]] = field(default_factory=list)
+
+    def app(self) -> Any:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse, Response
+        from starlette.routing import Route
+
+        async def step(request: Request) -> JSONResponse:
+            self.requests.append(("GET", request.url.path, None))
+            return JSONResponse({"id": request.path_params["step"], "config": self.config, "snapshot": {}})
+
+        async def hooks(request: Request) -> Response:
+            if not request.headers.get("authorization", "").startswith("Basic "):
+                return JSONResponse({"error": "no credentials"}, 401)
+            flow, method = request.path_params["flow"], request.method
+            body = await request.json() if method == "POST" else None
+            self.requests.append((method, request.url.path, body))
+            if method == "POST":
+                if flow in self.data:
+                    return JSONResponse({"error": "Startup data already exists"}, 409)
+                self.data[flow] = body
+                return JSONResponse(body, 201)
+            if flow not in self.data:
+                return JSONResponse({"error": "Startup data not found"}, 404)
+            if method == "GET":
+                return JSONResponse(self.data[flow])
+            del self.data[flow]
+            return Response(status_code=204)
+
+        return Starlette(
+            routes=[
+                Route("/v1/tasks/{flow}/steps/{step}", step),
+                Route("/sailor-support/hooks/task/{flow}/startup/data", hooks, methods=["GET", "POST", "DELETE"]),
+            ]
+        )
+
+
+@contextmanager
+def fake_api(config: dict[str, Any]) -> Iterator[tuple[FakeApi, str]]:
+    """The API served on 127.0.0.1 (port 0); yields it and its base URL."""
+    from tests.support import serve_asgi
+
+    api = FakeApi(config)
+    with serve_asgi(api.app()) as base:
+        yield api, base
 
 
 async def send(

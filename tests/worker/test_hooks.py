@@ -8,67 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-
-from tests.support import serve_asgi
-from tests.worker.broker import WorkerProcess, platform, queue_depth, receive, send
-
-HOOKS_PATH = "/sailor-support/hooks/task/flow-1/startup/data"
-
-
-@dataclass
-class FakeApi:
-    """The platform API a sailor talks to: the step's cfg and the flow's startup data."""
-
-    config: dict[str, Any]
-    data: dict[str, Any] = field(default_factory=dict)  # flow id → startup data
-    requests: list[tuple[str, str, Any]] = field(default_factory=list)
-
-    def app(self) -> Starlette:
-        async def step(request: Request) -> JSONResponse:
-            self.requests.append(("GET", request.url.path, None))
-            return JSONResponse({"id": request.path_params["step"], "config": self.config, "snapshot": {}})
-
-        async def hooks(request: Request) -> Response:
-            if not request.headers.get("authorization", "").startswith("Basic "):
-                return JSONResponse({"error": "no credentials"}, 401)
-            flow, method = request.path_params["flow"], request.method
-            body = await request.json() if method == "POST" else None
-            self.requests.append((method, request.url.path, body))
-            if method == "POST":
-                if flow in self.data:
-                    return JSONResponse({"error": "Startup data already exists"}, 409)
-                self.data[flow] = body
-                return JSONResponse(body, 201)
-            if flow not in self.data:
-                return JSONResponse({"error": "Startup data not found"}, 404)
-            if method == "GET":
-                return JSONResponse(self.data[flow])
-            del self.data[flow]
-            return Response(status_code=204)
-
-        return Starlette(
-            routes=[
-                Route("/v1/tasks/{flow}/steps/{step}", step),
-                Route("/sailor-support/hooks/task/{flow}/startup/data", hooks, methods=["GET", "POST", "DELETE"]),
-            ]
-        )
-
-
-@contextmanager
-def fake_api(config: dict[str, Any]) -> Iterator[tuple[FakeApi, str]]:
-    api = FakeApi(config)
-    with serve_asgi(api.app()) as base:
-        yield api, base
+from tests.worker.broker import HOOKS_PATH, WorkerProcess, fake_api, platform, queue_depth, receive, send
 
 
 def lines(log: Path) -> list[str]:
