@@ -10,6 +10,8 @@ import json
 import signal
 from pathlib import Path
 
+import pytest
+
 from tests.worker.broker import HOOKS_PATH, WorkerProcess, fake_api, platform, queue_depth, receive, send
 
 
@@ -140,3 +142,34 @@ async def test_hooks_run_from_python_too(tmp_path: Path) -> None:
         done = await run_worker(shutdown, component=load_component(ECHO), step=step, hooks_data=data)
         assert done.processed == 0
     assert lines(log) == ["startup", "init", 'shutdown {"subscription": "sub-1"}']
+
+
+async def test_the_hooks_data_api_is_retried_on_5xx_and_names_a_refusal() -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from skiff.errors import ApiError, AuthError, TransientError
+    from skiff.worker import ApiHooksData, WorkerSettings
+    from tests.support import serve_asgi
+
+    answers = [503, 200, 400, 401, 500, 500, 500]
+    seen: list[int] = []
+
+    async def data(request: Request) -> JSONResponse:
+        seen.append(status := answers[len(seen)])
+        return JSONResponse({"error": "bad\nrequest"} if status == 400 else {"n": 1}, status)
+
+    app = Starlette(routes=[Route("/sailor-support/hooks/task/{flow}/startup/data", data, methods=["GET"])])
+    with serve_asgi(app) as base:
+        settings = WorkerSettings("f", "", "", "", "", "", "", "", api_uri=base, flow_id="flow-9", api_key="k")
+        hooks = ApiHooksData(settings, delay=0)
+        assert await hooks.retrieve() == {"n": 1}  # the 503 was retried
+        with pytest.raises(ApiError, match=r"flow-9/startup/data: HTTP 400 \(bad request\)$"):
+            await hooks.retrieve()
+        with pytest.raises(AuthError, match="HTTP 401"):
+            await hooks.retrieve()
+        with pytest.raises(TransientError, match=r"HTTP 500$"):  # after 3 tries
+            await hooks.retrieve()
+    assert seen == answers
