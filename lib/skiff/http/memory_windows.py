@@ -60,6 +60,7 @@ class MemoryWindows:
         self.clock = clock
         self.margin = margin
         self._windows: dict[tuple[str, ...], _Window] = {}
+        self._prune_at = _PRUNE_AT
 
     def _live(self, window: _Window, now: float) -> deque[float]:
         answers = window.answers
@@ -87,7 +88,7 @@ class MemoryWindows:
             delay = None if delay is None or wait is None else max(delay, wait)
         if delay != 0.0:
             return delay, blocking
-        if len(self._windows) >= _PRUNE_AT:
+        if len(self._windows) >= self._prune_at:
             self._prune(now)
         for limit in limits:
             window = self._windows.get(limit.key)
@@ -109,6 +110,9 @@ class MemoryWindows:
         idle = [key for key, w in self._windows.items() if not w.flying and not self._live(w, now)]
         for key in idle:
             del self._windows[key]
+        # Many live windows (an order each, for a minute): look again when they have doubled,
+        # not on every request.
+        self._prune_at = max(_PRUNE_AT, 2 * len(self._windows))
 
     def new_loop(self) -> None:
         # A request cut off with its event loop never gave its place back: keep the answers,

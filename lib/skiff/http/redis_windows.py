@@ -8,9 +8,10 @@ sent until a window after its answer, as in one process (``memory_windows``): a 
 then crowd the server's window (two processes drew a 429 that way under load).
 
 Both scripts run atomically in Redis, so several limits are taken together or not at all,
-across processes too. Their time is Redis's own (``TIME``): windows shared between processes
-and machines need one time source, and no client clock's skew then moves a window. Such
-windows pass in real time, whatever clock the limiter was given. ``limits``' own Redis window
+across processes too (one Redis server, not a cluster: a script's keys must live on one node).
+Their time is Redis's own (``TIME``): windows shared between processes and machines need one
+time source, and no client clock's skew then moves a window. Such windows pass in real time,
+whatever clock the limiter was given. ``limits``' own Redis window
 is not used: it expires keys in whole seconds (a 1.1 s window became 2 s) and records sends,
 not answers.
 """
