@@ -62,4 +62,3 @@ def test_a_leak_fails_the_run_and_is_named(tmp_path: Path, workers: list[str]) -
         "secret leaked in snapshot 'k'",
     ], named
     assert result.returncode == 1
-
