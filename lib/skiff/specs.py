@@ -203,6 +203,7 @@ class OffsetPagination(_PaginationBase):
     limitParam: str = "take"
     size: int = Field(100, ge=1)
     maxOffset: int | None = None  # the largest offset the API accepts (e.g. 1000)
+    totalPath: str | None = None  # the number of records in the listing (order "any" checks it)
     fetchAhead: int = Field(2, ge=0, le=16)  # pages requested ahead (0: one request at a time)
 
 
@@ -327,6 +328,9 @@ class PollingSpec(_Spec):
     cursorField: str | None = None  # the record's modification timestamp (or id for id cursors)
     idField: str = "id"
     cursorParam: str | None = None  # query parameter that receives the cursor value
+    # Query parameter that receives the upper bound (inclusive, ISO 8601): endTime, and for
+    # order "any" with page or offset paging the poll's start less clockSkew (see ``order``).
+    untilParam: str | None = None
     cursorKind: Literal["timestamp", "id", "seen"] = "timestamp"
     versionField: str | None = None  # defaults to cursorField
     pagination: PaginationSpec | None = None

@@ -49,9 +49,13 @@ class FakeApi:
         filtered: bool = True,
         id_stride: int = 1,
         positions: bool = False,
+        bounded: bool = False,
     ) -> None:
         assert not positions or order == "shuffled", "keyset places need a fixed order"
         self.positions = positions
+        # bounded: the listing honours query["until"] and each page tells its total (as an API
+        # with a modified-at-most filter and a total count does): PageAt(page, None, total).
+        self.bounded = bounded
         self.starts: list[Any] = []  # every page request's start (None: the first page)
         self.fail: Callable[[Any], bool] | None = None  # True: that page request fails
         self.rows: dict[int, dict[str, Any]] = {}
@@ -89,11 +93,15 @@ class FakeApi:
         return {(r["id"], r["updatedAt"]) for r in self.rows.values()}
 
     # ------------------------------------------------------------ serving
-    def _sorted(self, since: Any) -> list[dict[str, Any]]:
-        # Cached per (data, since): requests repeat while the data stays the same.
-        key = (self.generation(), str(since))
+    def _sorted(self, since: Any, until: Any = None) -> list[dict[str, Any]]:
+        # Cached per (data, since, until): requests repeat while the data stays the same.
+        key = (self.generation(), f"{since}..{until}")
         if self._cache is None or self._cache[0] != key:
-            self._cache = (key, self._compute(since))
+            rows = self._compute(since)
+            if until is not None:
+                ceiling = ts(int((until - BASE).total_seconds()))
+                rows = [r for r in rows if r["updatedAt"] <= ceiling]
+            self._cache = (key, rows)
         return self._cache[1]
 
     def generation(self) -> int:
@@ -149,13 +157,15 @@ class FakeApi:
                 if last:
                     return
         offset = 0
+        until = query["until"] if self.bounded else None
         while True:
             if self.before_page is not None:
                 self.before_page(self.pages_served)
-            page = [copy.deepcopy(r) for r in self._sorted(query["cursor_value"])[offset : offset + size]]
+            listing = self._sorted(query["cursor_value"], until)
+            page = [copy.deepcopy(r) for r in listing[offset : offset + size]]
             self.pages_served += 1
             if page:
-                yield page
+                yield PageAt(page, None, len(listing)) if self.bounded else page
             if len(page) < size:
                 return
             offset += size

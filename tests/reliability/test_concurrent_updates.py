@@ -10,6 +10,7 @@ nothing (issue 11, item 1). ``newOrders`` (an id cursor) gets a new order betwee
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 from skiff.clock import ManualClock
 from skiff.component import load_component
 from skiff.message import Message
+from skiff.polling import options as polling_options
 from skiff.run import Event, Executor
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 
@@ -78,7 +80,22 @@ def _versions(api: httpx.Client, base: str) -> set[tuple[int, str]]:
         page += 1
 
 
-async def _polls(trigger: str, cfg: dict[str, Any], after: Callable[[int], None], n: int) -> list[list[Any]]:
+def _follow(app: SandboxApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our clock is the sandbox's (an API whose clock agrees with ours): the polls' start and
+    cap follow it, so a poll interval can pass between polls without real time passing."""
+
+    class Followed(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Followed:
+            moment = app.clock.now()
+            return cls.fromtimestamp(moment.timestamp(), tz)
+
+    monkeypatch.setattr(polling_options, "datetime", Followed)
+
+
+async def _polls(
+    trigger: str, cfg: dict[str, Any], after: Callable[[int], None], n: int, app: SandboxApp
+) -> list[list[Any]]:
     component = load_component(ROOT / "components" / "billbee")
     snapshot: dict[str, Any] = {}
     per_poll: list[list[Any]] = []
@@ -99,13 +116,15 @@ async def _polls(trigger: str, cfg: dict[str, Any], after: Callable[[int], None]
             assert result.error is None, result.error
             per_poll.append(bodies)
             hook.after = lambda page: None
+            app.clock.advance(60)  # the poll interval
     return per_poll
 
 
 async def test_updated_orders_changed_between_page_reads(
-    sandbox: tuple[SandboxApp, SandboxServer, httpx.Client],
+    sandbox: tuple[SandboxApp, SandboxServer, httpx.Client], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app, server, api = sandbox
+    _follow(app, monkeypatch)
     base = server.base_url
     ids = _order_ids(api, base)
     changed: list[int] = []
@@ -121,7 +140,7 @@ async def test_updated_orders_changed_between_page_reads(
             changed.append(ids[-1])
 
     cfg = {**app.default_credentials, "baseUrl": base, "pageSize": PAGE_SIZE}
-    per_poll = await _polls("updatedOrders", cfg, after, 3)
+    per_poll = await _polls("updatedOrders", cfg, after, 3, app)
     emitted = [(o["BillBeeOrderId"], o["LastModifiedAt"]) for poll in per_poll for o in poll]
     wanted = _versions(api, base)
     lost = wanted - set(emitted)
@@ -134,8 +153,11 @@ async def test_updated_orders_changed_between_page_reads(
     assert per_poll[2] == []
 
 
-async def test_new_orders_created_between_page_reads(sandbox: tuple[SandboxApp, SandboxServer, httpx.Client]) -> None:
+async def test_new_orders_created_between_page_reads(
+    sandbox: tuple[SandboxApp, SandboxServer, httpx.Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
     app, server, api = sandbox
+    _follow(app, monkeypatch)
     base = server.base_url
     ids = _order_ids(api, base)
     created: list[int] = []
@@ -147,7 +169,7 @@ async def test_new_orders_created_between_page_reads(sandbox: tuple[SandboxApp, 
             created.extend(set(_order_ids(api, base)) - set(ids))
 
     cfg = {**app.default_credentials, "baseUrl": base, "pageSize": PAGE_SIZE}
-    per_poll = await _polls("newOrders", cfg, after, 3)
+    per_poll = await _polls("newOrders", cfg, after, 3, app)
     emitted = [o["BillBeeOrderId"] for poll in per_poll for o in poll]
     lost = set(_order_ids(api, base)) - set(emitted)
     duplicated = len(emitted) - len(set(emitted))
@@ -155,3 +177,53 @@ async def test_new_orders_created_between_page_reads(sandbox: tuple[SandboxApp, 
     assert len(created) == 1 and created[0] in emitted
     assert lost == set() and duplicated == 0
     assert per_poll[2] == []
+
+
+async def test_updated_orders_shifted_by_an_order_leaving_the_filter(
+    sandbox: tuple[SandboxApp, SandboxServer, httpx.Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Billbee pages by page number: an order on page 1 that leaves the state filter after page 1
+    # was read moves every later order a place back, so the first order of page 2 lands on page
+    # 1, already read. It did not change: without the bound and the total check it was lost.
+    app, server, api = sandbox
+    _follow(app, monkeypatch)
+    base = server.base_url
+    states = sorted({o["State"] for o in api.get(f"{base}/orders", params={"pageSize": 250}).json()["Data"]} - {14})
+    listed = [
+        o["BillBeeOrderId"]
+        for page in (1, 2)
+        for o in api.get(f"{base}/orders", params={"page": page, "pageSize": PAGE_SIZE, "orderStateId": states}).json()[
+            "Data"
+        ]
+    ]
+    left: list[int] = []
+
+    def after(page: int) -> None:
+        if page == 1 and not left:
+            api.put("/_sandbox/clock", json={"advance": 6}).raise_for_status()
+            api.put(f"{base}/orders/{listed[0]}/orderstate", json={"NewStateId": 14}).raise_for_status()
+            left.append(listed[0])
+
+    cfg = {**app.default_credentials, "baseUrl": base, "pageSize": PAGE_SIZE, "orderStateId": states}
+    per_poll = await _polls("updatedOrders", cfg, after, 3, app)
+    emitted = {o["BillBeeOrderId"] for poll in per_poll for o in poll}
+    shifted = listed[PAGE_SIZE]  # the first order of page 2 when the poll began
+    versions = _versions(api, base)
+    wanted = {oid for oid, _ in versions if oid != listed[0]} & set(_listed_ids(api, base, states))
+    lost = wanted - emitted
+    print(f"updatedOrders, an order leaving the filter: orders {len(wanted)}, lost {len(lost)}")
+    assert left == [listed[0]] and shifted in emitted
+    assert lost == set()
+    assert per_poll[2] == []
+
+
+def _listed_ids(api: httpx.Client, base: str, states: list[int]) -> list[int]:
+    ids: list[int] = []
+    page = 1
+    while True:
+        params = {"page": page, "pageSize": 250, "orderStateId": states}
+        body = api.get(f"{base}/orders", params=params).json()  # type: ignore[arg-type]
+        ids += [o["BillBeeOrderId"] for o in body["Data"]]
+        if page >= body["Paging"]["TotalPages"]:
+            return ids
+        page += 1

@@ -12,6 +12,7 @@ from typing import Any
 from skiff.dotpath import MISSING, get_path
 from skiff.errors import ApiError
 from skiff.message import Message, deterministic_id, page_body
+from skiff.polling.keys import EPOCH as _EPOCH
 from skiff.polling.keys import Key, format_timestamp, id_key, timestamp_key
 from skiff.polling.options import PollOptions, Query
 from skiff.polling.resume import PageAt, ResumePoint, window_of
@@ -25,6 +26,7 @@ Emit = Callable[[Message], Awaitable[None]]
 Commit = Callable[[dict[str, Any]], Awaitable[None]]
 
 _FALLBACK_CHUNK = 100  # records per commit when order="any" and no page size is known
+_REREADS = 2  # verify_listing: reads of a listing that changed while paged, before giving up
 
 
 @dataclass(slots=True)
@@ -43,6 +45,8 @@ class PollResult:
     left_out: int = 0  # seen: records the digest had no room for (emitted again next poll)
     complete: bool = False  # read to the end of the results (False: stopped at the page bound)
     resumed: bool = False  # order any: continued from where an earlier poll stopped
+    rereads: int = 0  # verify_listing: passes read again because the listing changed meanwhile
+    unsettled: bool = False  # verify_listing: it kept changing; the cursor did not move
     dry_run: bool = False
     snapshot: dict[str, Any] | None = None  # the last committed one (dry run: would-be)
 
@@ -351,24 +355,53 @@ class Poller:
             frontier.cap = timestamp_key(o.now() - timedelta(seconds=o.clock_skew))
         asked = frontier.copy()
         end = o.end_key
+        query = asked.query(o)
+        verify = o.verify_listing and o.cursor_kind == "timestamp" and frontier.cap is not None
+        if verify:
+            assert frontier.cap is not None
+            # Ask only up to the cap: a record enters this listing only by a change, and a change
+            # made from now on is past the cap, so while the poll pages records can only leave.
+            end = frontier.cap if end is None else min(end, frontier.cap)
+            query["until_iso"] = format_timestamp(end)
+            query["until"] = _EPOCH + timedelta(microseconds=end[1])
         found: dict[tuple[Key, Key], _Rec] = {}
         chunk = o.page_size
-        iterator = fetch_pages(asked.query(o))
-        result.requests += 1
-        try:
-            async for page in iterator:
-                result.pages += 1
-                if chunk is None and len(_records(page)):
-                    chunk = len(_records(page))
-                for rec in self._prepare(page, result.pages):
-                    if end is not None and rec.ckey > end:
-                        result.beyond_end += 1
-                    elif asked.covers(rec.ckey, rec.ikey) or (rec.ckey, rec.ikey) in found:
-                        result.dropped += 1
-                    else:
-                        found[(rec.ckey, rec.ikey)] = rec
-        finally:
-            await _aclose(iterator)
+        while True:
+            totals: list[int | None] = []
+            first_len = 0
+            iterator = fetch_pages(query)
+            result.requests += 1
+            try:
+                async for page in iterator:
+                    result.pages += 1
+                    totals.append(page.total if isinstance(page, PageAt) else None)
+                    if len(totals) == 1:
+                        first_len = len(_records(page))
+                    if chunk is None and len(_records(page)):
+                        chunk = len(_records(page))
+                    for rec in self._prepare(page, result.pages):
+                        if end is not None and rec.ckey > end:
+                            result.beyond_end += 1
+                        elif asked.covers(rec.ckey, rec.ikey) or (rec.ckey, rec.ikey) in found:
+                            result.dropped += 1
+                        else:
+                            found[(rec.ckey, rec.ikey)] = rec
+            finally:
+                await _aclose(iterator)
+            if not verify or await self._settled(fetch_pages, query, totals, first_len, result):
+                break
+            if result.rereads >= _REREADS:
+                # Still changing: whatever moved is found by the next poll, from the same cursor;
+                # what this one emits is remembered by (cursor, id) as far as the snapshot holds.
+                result.unsettled = True
+                frontier.cap = asked.key
+                self._warn_once(
+                    "unsettled",
+                    f"polling: the listing changed while it was paged ({result.rereads + 1} reads); "
+                    "the cursor stays where it was until a read finds it unchanged",
+                )
+                break
+            result.rereads += 1
         recs = [found[k] for k in sorted(found)]
         del found
         size = chunk or _FALLBACK_CHUNK
@@ -383,6 +416,31 @@ class Poller:
                     result.complete = False
                     break
         await self._finish(frontier, pending, emit, commit, result)
+
+    async def _settled(
+        self, fetch_pages: FetchPages, query: Query, totals: list[int | None], first_len: int, result: PollResult
+    ) -> bool:
+        """Whether a listing that can only shrink kept its total from the first page read to
+        after the last one: then nothing left it, so no record moved onto a page already read.
+
+        The total after the last page comes from one more request (a last page that came back
+        empty is never seen, and its total would be the one that changed).
+        """
+        if not totals or (len(totals) == 1 and totals[0] is not None and first_len >= totals[0]):
+            return True  # nothing, or everything in one answer
+        if None in totals or len(set(totals)) > 1:
+            return False
+        iterator = fetch_pages(query)
+        result.requests += 1
+        after: int | None = 0  # no page at all: the listing is empty now
+        try:
+            async for page in iterator:
+                result.pages += 1
+                after = page.total if isinstance(page, PageAt) else None
+                break
+        finally:
+            await _aclose(iterator)
+        return after == totals[0]
 
     def _with_resume(self, base: Frontier, point: ResumePoint) -> tuple[dict[str, Any] | None, bool]:
         """The cursor as it was before the poll, plus ``point`` as far as it fits; and whether

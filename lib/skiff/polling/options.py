@@ -89,6 +89,13 @@ class PollOptions:
     # poll and reads from ``query["start"]``; records are then emitted page by page and a
     # failed poll is continued by the next one (skiff.polling.resume) instead of read again.
     resume: bool = False
+    # order="any", timestamp cursor, pages by position (page number or offset): a record that
+    # leaves the listing while the poll pages shifts the later ones onto pages already read.
+    # True when ``fetch_pages`` bounds the listing above by ``query["until"]`` and yields
+    # ``PageAt`` pages with the listing's ``total``: the engine bounds each poll at its cap (so
+    # no record can enter the listing during the poll, only leave it) and reads it again when
+    # the total changed while paging (see ``Poller._run_unordered``).
+    verify_listing: bool = False
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False, compare=False)
     component: str = ""  # both name the messages: deterministic_id(component, trigger, id, version)
     trigger: str = ""

@@ -55,6 +55,9 @@ class PageAt:
 
     records: Sequence[Mapping[str, Any]]
     after: Mapping[str, Any] | None
+    # How many records the whole listing held when this page was served (the API's total
+    # count), for ``PollOptions.verify_listing``; None: not known.
+    total: int | None = None
 
 
 def window_of(query: Query) -> str:

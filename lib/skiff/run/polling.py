@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..http.paging import style_for
+from ..http.paging.base import int_at
 from ..http.records import select_records
 from ..message import Message
 from ..polling import PageAt, PollOptions, PollResult, Query, poll
@@ -45,6 +46,19 @@ def _resumable(polling: PollingSpec, pagination: PaginationSpec | None) -> bool:
     return kind == "keyset" or (kind == "index" and polling.resume == "always")
 
 
+def _verifiable(polling: PollingSpec, pagination: PaginationSpec | None, resume: bool) -> bool:
+    """Whether an ``order: any`` poll that pages by position can prove nothing shifted past it.
+
+    Page numbers and offsets are positions: a record that leaves the listing while the poll pages
+    moves every later one a place back, onto a page already read. With the listing bounded above
+    (``untilParam``) only leaving is possible, and an unchanged total (``totalPath``) proves none did.
+    """
+    if polling.order != "any" or polling.cursorKind != "timestamp" or resume or pagination is None:
+        return False
+    total = getattr(pagination, "totalPath", None)
+    return style_for(pagination).position_kind == "index" and bool(polling.untilParam) and bool(total)
+
+
 async def run_poll(
     ctx: Context, spec: PollingSpec | Mapping[str, Any], *, trigger: str | None = None, template: bool = True
 ) -> PollResult:
@@ -55,6 +69,7 @@ async def run_poll(
     """
     polling = spec if isinstance(spec, PollingSpec) else PollingSpec.model_validate(spec)
     name = trigger or (ctx.function.name if ctx.function else "poll")
+    resume = _resumable(polling, polling.pagination)
     options = PollOptions.from_config(
         ctx.cfg,
         polling,
@@ -63,7 +78,8 @@ async def run_poll(
         dry_run=ctx.dry_run,
         logger=ctx.logger.logger if isinstance(ctx.logger, logging.LoggerAdapter) else ctx.logger,
         order=polling.order,
-        resume=_resumable(polling, polling.pagination),
+        resume=resume,
+        verify_listing=_verifiable(polling, polling.pagination, resume),
     )
     records_path = polling.recordsPath  # None: the envelope's data (skiff.http.records)
     pagination = polling.pagination
@@ -87,13 +103,21 @@ async def run_poll(
         cursor = poll_vars["cursor"]
         if polling.cursorParam and cursor is not None:
             rendered = {**rendered, "query": {**(rendered.get("query") or {}), polling.cursorParam: cursor}}
+        if polling.untilParam and query["until_iso"] is not None:
+            rendered = {**rendered, "query": {**(rendered.get("query") or {}), polling.untilParam: query["until_iso"]}}
         # Built once and sent whole: headers, body and form go with every page.
         call = Call.build(rendered, pagination=pagination, records_path=records_path)
         if call.pagination is not None:
             pages = ctx.http.pages(call.request, call.pagination, start=query.get("start"))
+            total_path = getattr(call.pagination, "totalPath", None)
             async for page in pages:
                 # With resume, each page says where the listing goes on (kept in the snapshot).
-                yield PageAt(page.records, page.cursor) if options.resume else page.records
+                if options.resume:
+                    yield PageAt(page.records, page.cursor)
+                elif options.verify_listing:
+                    yield PageAt(page.records, page.cursor, int_at(page.raw, total_path))
+                else:
+                    yield page.records
             return
         yield select_records(await call.send(ctx.http), records_path)
 
