@@ -16,12 +16,14 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import aio_pika
+import httpx
 import pytest
 
 from skiff.flow import load_flow
-from skiff.flow.distributed import Topology, delete
+from skiff.flow.distributed import Topology, delete, read_errors
 from skiff.sandbox import load_sandbox, serve
 from tests.flow.conftest import EXAMPLE_A, Sandboxes, confirmations_by_order
 from tests.services import ServiceUnavailable, ensure_redis
@@ -261,3 +263,167 @@ def test_deployed_errors_and_replay_after_a_fix(sandboxes: Sandboxes, tmp_path: 
     by_order = confirmations_by_order(sandboxes.billomat)
     assert set(by_order) == orders
     assert all(len(v) == 1 and v[0]["status"] == "OPEN" for v in by_order.values())
+
+
+POLICY_FLOW = """\
+name: {name}
+credentials:
+  billbee:
+    env: {{baseUrl: BILLBEE_URL, apiKey: BILLBEE_API_KEY, username: BILLBEE_USERNAME, password: BILLBEE_PASSWORD}}
+trigger: {{id: order, component: billbee, function: newOrders, credentials: billbee}}
+steps:
+  - id: article
+    component: billbee
+    function: articleGetArticle
+    credentials: billbee
+    mapping: '{{"id": OrderItems[0].Product.Id}}'
+    onError: {on_error}
+  - id: again
+    component: billbee
+    function: orderApiGet
+    credentials: billbee
+    mapping: '{{"id": BillBeeOrderId}}'
+errorSteps:
+  - id: report
+    component: billbee
+    function: orderApiGet
+    credentials: billbee
+    # The order again, only if the failure and the input that failed both came: else id 0 (a 404).
+    mapping: '{{"id": $contains(error.message, "503") ? errorInput.BillBeeOrderId : 0}}'
+"""
+
+
+async def drain_results(topology: Topology) -> list[dict[str, Any]]:
+    """The result messages' bodies (taken off the queue)."""
+    from skiff.worker import MessageCipher
+
+    cipher = MessageCipher(None, None)
+    out = []
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.get_queue(topology.results_queue, ensure=False)
+        while (incoming := await queue.get(no_ack=True, fail=False)) is not None:
+            out.append(cipher.decrypt(incoming.body, 1)["body"])
+    return out
+
+
+@pytest.mark.parametrize("then", ["skip", "route"])
+def test_a_retryable_failure_past_its_rebounds_follows_then(sandboxes: Sandboxes, tmp_path: Path, then: str) -> None:
+    """Every article request answers 503: one rebound each, then ``then`` applies as embedded (not the errors queue)."""
+    require_broker()
+    on_error = (
+        "{retries: 1, backoff: 0.1s, then: skip}"
+        if then == "skip"
+        else ("{retries: 1, backoff: 0.1s, then: route, route: report}")
+    )
+    name = f"policy-{then}"
+    path = tmp_path / "flow.yaml"
+    path.write_text(POLICY_FLOW.format(name=name, on_error=on_error), encoding="utf-8")
+    namespace = f"skiff-test-{uuid.uuid4().hex[:10]}"
+    topology = Topology(load_flow(path).flow, namespace)
+    orders = {int(r["BillBeeOrderId"]) for r in sandboxes.billbee.store["orders"]}
+    faults = {"error_rate": 1.0, "error_statuses": [503], "paths": "/products/"}
+    answer = httpx.put(f"{sandboxes.billbee_url}/_sandbox/faults", json=faults)
+    answer.raise_for_status()
+    common = ["--amqp", AMQP_URL, "--namespace", namespace]
+    workers: list[subprocess.Popen[str]] = []
+    try:
+        deploy = subprocess.run(
+            skiff_cmd("flow", "deploy", str(path), *common, "--once", "--state", str(tmp_path / "snap.db")),
+            env=sandboxes.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert deploy.returncode == 0, deploy.stderr
+        steps = [*topology.flow.steps, *topology.flow.errorSteps]
+        for step in steps:
+            cmd = skiff_cmd("worker", "--flow", str(path), "--flow-step", step.id, *common)
+            workers.append(subprocess.Popen(cmd, env=sandboxes.env, stderr=subprocess.DEVNULL, text=True))
+        deadline = time.monotonic() + 150
+        results = errors = 0
+        while time.monotonic() < deadline:
+            results, errors = asyncio.run(queue_counts(topology))
+            if results >= len(orders) or errors:
+                break
+            time.sleep(0.3)
+        failed = [(f.step, f.name, f.message) for f in asyncio.run(read_errors(topology, AMQP_URL))]
+        assert (results, errors) == (len(orders), 0), failed
+        bodies = asyncio.run(drain_results(topology))
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        for w in workers:
+            try:
+                w.wait(30)
+            except subprocess.TimeoutExpired:
+                w.kill()
+        asyncio.run(delete(topology, AMQP_URL))
+    # Each order's article call failed on its first delivery and again on its one rebound.
+    articles = [e for e in sandboxes.billbee.log.entries() if "/products/" in str(e.get("path", ""))]
+    assert len(articles) >= 2 * len(orders) and all(e.get("status") == 503 for e in articles)
+    assert {int(b["BillBeeOrderId"]) for b in bodies} == orders, [list(b)[:8] for b in bodies]
+
+
+def test_orders_of_one_new_customer_on_two_workers_create_one_client(sandboxes: Sandboxes, tmp_path: Path) -> None:
+    """Eight orders of one new customer over two client workers sharing Redis: one client, eight confirmations.
+
+    The lookup-or-create is locked per lookup key in Redis: the second worker waits, then finds
+    the client the first created. Latency on Billomat's clients makes the race wide.
+    """
+    require_broker()
+    try:
+        redis_url = ensure_redis()
+    except ServiceUnavailable as exc:
+        pytest.skip(str(exc))
+    namespace = f"skiff-test-{uuid.uuid4().hex[:10]}"
+    topology = Topology(load_flow(EXAMPLE_A).flow, namespace)
+    sandboxes.add_orders(5)
+    email = f"one-{uuid.uuid4().hex[:8]}@example.com"
+    for order in sandboxes.billbee.store["orders"]:
+        address = dict(order["InvoiceAddress"])
+        address.update(Company="", FirstName="Ona", LastName="Same", Email=email)
+        order["InvoiceAddress"] = address
+    orders = {str(r["BillBeeOrderId"]) for r in sandboxes.billbee.store["orders"]}
+    faults = {"latency_ms": 200, "paths": "/clients"}
+    httpx.put(f"{sandboxes.billomat_url}/_sandbox/faults", json=faults).raise_for_status()
+    common = ["--amqp", AMQP_URL, "--namespace", namespace]
+    workers: list[subprocess.Popen[str]] = []
+    try:
+        deploy = subprocess.run(
+            skiff_cmd("flow", "deploy", str(EXAMPLE_A), *common, "--once", "--state", str(tmp_path / "snap.db")),
+            env=sandboxes.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert deploy.returncode == 0, deploy.stderr
+        for step in topology.flow.steps:
+            for _ in range(WORKERS_PER_STEP if step.id == "client" else 1):
+                cmd = skiff_cmd("worker", "--flow", str(EXAMPLE_A), "--flow-step", step.id, *common)
+                cmd += ["--rate-limits", redis_url]
+                workers.append(subprocess.Popen(cmd, env=sandboxes.env, stderr=subprocess.DEVNULL, text=True))
+        deadline = time.monotonic() + 150
+        results = errors = 0
+        while time.monotonic() < deadline:
+            results, errors = asyncio.run(queue_counts(topology))
+            if results >= len(orders) or errors:
+                break
+            time.sleep(0.5)
+        failed = [(f.step, f.name, f.message) for f in asyncio.run(read_errors(topology, AMQP_URL))]
+        assert (results, errors) == (len(orders), 0), failed
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        for w in workers:
+            try:
+                w.wait(30)
+            except subprocess.TimeoutExpired:
+                w.kill()
+        asyncio.run(delete(topology, AMQP_URL))
+    clients = [c for c in sandboxes.billomat.store["clients"] if c.get("email") == email]
+    assert len(clients) == 1, clients
+    by_order = confirmations_by_order(sandboxes.billomat)
+    assert set(by_order) == orders
+    assert all(len(v) == 1 and v[0]["client_id"] == clients[0]["id"] for v in by_order.values())

@@ -7,7 +7,8 @@ Topology (``ns`` defaults to ``skiff.flow``; one topic exchange per flow, as the
   ``{flow}.{step}.in`` (its direct input: rebounds and routed errors come back that way);
 - rebound queue ``{ns}.{flow}.{step}.rebound``: messages wait there for their per-message
   expiration, then dead-letter to ``{flow}.{step}.in``;
-- ``{ns}.{flow}.errors`` (every ``*.error`` key) and ``{ns}.{flow}.results`` (the last step's data).
+- ``{ns}.{flow}.errors`` (every ``*.error`` key) and ``{ns}.{flow}.results`` (the last step's
+  data, and the error steps').
 
 ``skiff flow deploy`` declares this and runs the trigger: records are published on a confirm
 channel, and the snapshot (in a shared store: SQLite, Redis or PostgreSQL) is committed only
@@ -33,7 +34,7 @@ from ..errors import SkiffError
 from ..message import Message
 from .document import FlowDocument
 from .model import Flow
-from .step import StepLogic, compile_steps, step_cfg
+from .step import StepLogic, compile_steps, failure_outcome, routed_error, step_cfg
 
 __all__ = [
     "DeployedError",
@@ -140,6 +141,8 @@ async def declare(topology: Topology, amqp_url: str) -> None:
         await errors.bind(exchange, f"{flow.name}.*.error")
         results = await channel.declare_queue(topology.results_queue, durable=True)
         await results.bind(exchange, topology.data_key(flow.steps[-1].id))
+        for step in flow.errorSteps:  # as embedded, an error step's outputs end the run
+            await results.bind(exchange, topology.data_key(step.id))
 
 
 async def queue_depths(topology: Topology, amqp_url: str) -> dict[str, tuple[int, int]]:
@@ -359,9 +362,10 @@ async def read_errors(
 class FlowStepCall:
     """What :class:`skiff.worker.Worker` runs per message for a flow step: split → when → mapping → call.
 
-    It stands in for the worker's plain component call. Failures follow the step's ``onError``:
-    retryable ones go back to the worker, which rebounds them (``retries``, ``backoff``);
-    others stop (to the errors queue), skip (the input goes on) or are routed to an error step.
+    It stands in for the worker's plain component call. Failures follow the step's ``onError``
+    as embedded (:func:`~skiff.flow.step.failure_outcome`): retryable ones go back to the worker,
+    which rebounds them (``retries``, ``backoff``); others, and a retryable one on its last
+    rebound, stop (to the errors queue), skip (the input goes on) or are routed to an error step.
     """
 
     def __init__(self, logic: StepLogic, topology: Topology, executor: Any) -> None:
@@ -404,14 +408,20 @@ class FlowStepCall:
                 for out in outputs:
                     await emit(CallEvent("data", out))
         except SkiffError as err:
+            # The same rule as the embedded runner: this delivery is attempt rebounds + 1.
             policy = logic.step.onError
-            if err.retryable or policy.then == "stop":
+            rebounds = message.metadata.get("rebounds")
+            attempts = rebounds + 1 if isinstance(rebounds, int) and not isinstance(rebounds, bool) else 1
+            outcome = failure_outcome(policy, err, attempts)
+            if outcome in ("retry", "stop"):
+                # retry: the worker rebounds it; stop: to the errors queue (a retryable one by
+                # way of the worker's rebound limit, which equals ``retries``).
                 await emit(CallEvent("error", err))
-            elif policy.then == "skip":
+            elif outcome == "skip":
                 await emit(CallEvent("data", Message(body=message.body)))
             elif policy.route:
                 routed = Message(
-                    body={"error": {"name": err.kind, "message": str(err)}, "errorInput": message.body},
+                    body=routed_error(err, message.body),
                     headers={"x-eio-routing-key": self.topology.input_key(policy.route)},
                 )
                 await emit(CallEvent("data", routed))
@@ -470,6 +480,11 @@ async def run_flow_worker(
         data_rate_limit=1000,  # the APIs' own limits pace a flow, not the sailor's emit cap
     )
     limiter = RateLimiter(storage_uri=rate_limits) if rate_limits else None
+    if rate_limits and rate_limits.startswith(("redis://", "rediss://")):
+        # Workers sharing a Redis also share each lookup-or-create's lock per lookup key.
+        from .locks import RedisLocks
+
+        logic.locks = RedisLocks(rate_limits, prefix=f"skiff:lock:{topology.exchange}.{step_id}:")
     executor = Executor(limiter=limiter)
     worker = Worker(
         settings,
@@ -477,5 +492,8 @@ async def run_flow_worker(
         StepData(config=dict(logic.cfg), is_passthrough=True),
         call=lambda component, function: FlowStepCall(logic, topology, executor),
     )
-    await worker.run(stop or asyncio.Event(), ready=ready)
+    try:
+        await worker.run(stop or asyncio.Event(), ready=ready)
+    finally:
+        await logic.locks.aclose()
     return worker

@@ -26,7 +26,7 @@ from .document import FlowDocument
 from .journal import END, Journal, NewMessage, Row
 from .mapping import MappingError
 from .model import Flow, Step, TriggerStep
-from .step import StepLogic, compile_steps, step_cfg
+from .step import StepLogic, compile_steps, failure_outcome, routed_error, step_cfg
 
 __all__ = ["FlowRunner", "RunStats", "default_journal_path"]
 
@@ -291,12 +291,13 @@ class FlowRunner:
     ) -> None:
         policy = compiled.step.onError
         text = str(err)
-        if err.retryable and attempts <= policy.retries:
+        outcome = failure_outcome(policy, err, attempts)
+        if outcome == "retry":
             delay = policy.delay(attempts)
             self.journal.retry_later(row.id, delay=delay, error_kind=err.kind, error=text)
             self._changed(row, "retry")
             return
-        if policy.then == "skip":
+        if outcome == "skip":
             nxt = compiled.next_step
             out = NewMessage(
                 id=deterministic_id(row.id, compiled.step.id, "skip"),
@@ -311,13 +312,13 @@ class FlowRunner:
             self._wake.set()
             self._changed(row, "skipped")
             return
-        if policy.then == "route" and policy.route:
+        if outcome == "route" and policy.route:
             out = NewMessage(
                 id=deterministic_id(row.id, compiled.step.id, "error"),
                 root=row.root,
                 parent=row.id,
                 step=policy.route,
-                body={"error": {"name": err.kind, "message": text}, "errorInput": row.body},
+                body=routed_error(err, row.body),
                 passthrough=row.passthrough,
             )
             self.journal.fail(row.id, error_kind=err.kind, error=text, status="routed", outputs=[out])

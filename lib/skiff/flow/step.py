@@ -6,7 +6,6 @@ wait differs (the journal, or a queue).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,10 +13,11 @@ from typing import Any
 
 from ..errors import ConfigError, SkiffError, TransientError
 from ..message import Message, page_records
+from .locks import KeyLocks, LocalLocks
 from .mapping import Expression, truthy
-from .model import Flow, Step, TriggerStep
+from .model import ErrorPolicy, Flow, Step, TriggerStep
 
-__all__ = ["StepLogic", "compile_steps", "step_cfg", "step_is_idempotent"]
+__all__ = ["StepLogic", "compile_steps", "failure_outcome", "routed_error", "step_cfg", "step_is_idempotent"]
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
 
@@ -39,6 +39,26 @@ def step_is_idempotent(step: Step, component: Any) -> bool:
         return False
     request = model.request
     return request is not None and request.method.upper() in _SAFE_METHODS
+
+
+def failure_outcome(policy: ErrorPolicy, err: SkiffError, attempts: int) -> str:
+    """What a failed attempt (1-based) leads to: ``retry``, or the policy's ``stop``, ``skip`` or ``route``.
+
+    One rule for the embedded runner and the RabbitMQ workers: a retryable failure is retried
+    while ``attempts <= retries``; any other failure, or one that used up its retries, does ``then``.
+    """
+    if err.retryable and attempts <= policy.retries:
+        return "retry"
+    if policy.then == "skip":
+        return "skip"
+    if policy.then == "route" and policy.route:
+        return "route"
+    return "stop"
+
+
+def routed_error(err: SkiffError, failed_input: Any) -> dict[str, Any]:
+    """The body an error step receives: the failure and the input that failed."""
+    return {"error": {"name": err.kind, "message": str(err)}, "errorInput": failed_input}
 
 
 def step_cfg(step: Step | TriggerStep, component: Any, credentials: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -63,6 +83,16 @@ def step_cfg(step: Step | TriggerStep, component: Any, credentials: Mapping[str,
     return cfg
 
 
+def lock_key(lookup_body: Any) -> str:
+    """The same text for the same lookup in every process (keys sorted)."""
+    import orjson
+
+    try:
+        return orjson.dumps(lookup_body, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return repr(lookup_body)
+
+
 class StepLogic:
     """A step ready to run: ``split`` / ``when`` / ``mapping`` compiled, cfg resolved, next step known."""
 
@@ -81,7 +111,7 @@ class StepLogic:
         self.split = expr(step.split, "split")
         self.lookup_mapping = expr(step.lookup.mapping if step.lookup else None, "lookup.mapping")
         self.lookup_where = expr(step.lookup.where if step.lookup else None, "lookup.where")
-        self._locks: dict[str, asyncio.Lock] = {}
+        self.locks: KeyLocks = LocalLocks()  # RedisLocks when workers share a Redis
 
     # ------------------------------------------------------------------ expressions
 
@@ -110,14 +140,9 @@ class StepLogic:
         lookup_body = body
         if self.lookup_mapping is not None:
             lookup_body = self.lookup_mapping.evaluate(body, {"passthrough": passthrough})
-        # One lookup-or-create per key at a time: two orders of one customer must not both create.
-        key = repr(lookup_body)
-        lock = self._locks.get(key)
-        if lock is None:
-            if len(self._locks) > 10_000:  # forget idle locks now and then
-                self._locks = {k: v for k, v in self._locks.items() if v.locked()}
-            lock = self._locks[key] = asyncio.Lock()
-        async with lock:
+        # One lookup-or-create per key at a time (across processes with shared locks): two orders
+        # of one customer must not both create.
+        async with self.locks.hold(lock_key(lookup_body)):
             found = await self._lookup(executor, body, lookup_body, passthrough)
             if found is not None:
                 return [Message(body=found)], True

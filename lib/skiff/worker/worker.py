@@ -242,6 +242,10 @@ class Worker:
             # A worker died with it: the call may have acted. A flow step holds such a message
             # unless its step is idempotent (the plain component call ignores the mark).
             msg.metadata = {**msg.metadata, "redelivered": True}
+        rebounds = state.incoming.get("reboundIteration")
+        if isinstance(rebounds, int) and not isinstance(rebounds, bool):
+            # Which attempt this is: a flow step applies its onError policy after the last one.
+            msg.metadata = {**msg.metadata, "rebounds": rebounds}
 
         async def on_event(event: CallEvent) -> None:
             await self._on_event(state, delivery, event)
