@@ -128,3 +128,49 @@ def test_cli_validate_prints_one_line_per_problem(tmp_path: Path) -> None:
         skiff_cmd("flow", "validate", *map(str, EXAMPLES)), capture_output=True, text=True, timeout=60
     )
     assert good.returncode == 0, good.stderr
+
+
+POSITIONS = "studio:\n  positions:\n    order: {x: 20, y: 30}   # the trigger\n    client: {x: 240, y: 130}\n"
+
+
+def test_canvas_positions_validate_keep_their_comments_and_round_trip(tmp_path: Path) -> None:
+    text = (REPO / "examples" / "billbee-orders-to-billomat.yaml").read_text(encoding="utf-8") + POSITIONS
+    path = tmp_path / "placed.yaml"
+    path.write_text(text, encoding="utf-8")
+    doc = FlowDocument.load(path)
+    assert check_flow(doc) == []
+    assert doc.dumps() == text
+    assert doc.flow.studio is not None and doc.flow.studio.positions["client"].x == 240
+    proc = subprocess.run(skiff_cmd("flow", "validate", str(path)), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+    # Moved and added positions: the comment stays, a new one is written on one line.
+    data = doc.to_dict()
+    data["studio"]["positions"]["client"] = {"x": 300, "y": 130}
+    data["studio"]["positions"]["pdf"] = {"x": 500, "y": 400}
+    edited = doc.with_flow(data).dumps()
+    assert edited == text.replace("x: 240", "x: 300") + "    pdf: {x: 500, y: 400}\n"
+
+    # Added to a file without any: only the studio block is new, at the end.
+    bare = FlowDocument.loads(text.removesuffix(POSITIONS))
+    data = bare.to_dict() | {"studio": {"positions": {"order": {"x": 20, "y": 30}}}}
+    assert bare.with_flow(data).dumps() == text.removesuffix(POSITIONS) + (
+        "studio:\n  positions:\n    order: {x: 20, y: 30}\n"
+    )
+
+
+def test_a_position_of_no_step_or_not_a_pixel_is_a_located_problem(tmp_path: Path) -> None:
+    text = (REPO / "examples" / "billbee-orders-to-billomat.yaml").read_text(encoding="utf-8")
+    lines = text.count("\n")
+    stale = FlowDocument.loads(text + "studio:\n  positions:\n    gone: {x: 1, y: 2}\n", source="f.yaml")
+    assert [str(p) for p in check_flow(stale)] == [
+        f"f.yaml:{lines + 3}:5: studio.positions.gone: 'gone' is not a step of this flow"
+    ]
+    with pytest.raises(FlowFileError) as info:
+        FlowDocument.loads(text + "studio:\n  positions:\n    order: {x: left, y: 2}\n", source="f.yaml")
+    assert str(info.value.problems[0]).startswith(f"f.yaml:{lines + 3}:") and "studio.positions.order.x" in str(
+        info.value.problems[0]
+    )
+    with pytest.raises(FlowFileError) as info:
+        FlowDocument.loads(text + "studio:\n  layout: {}\n", source="f.yaml")
+    assert "unknown key 'layout'" in str(info.value)

@@ -252,3 +252,13 @@ def test_sigterm_stops_cleanly_with_nothing_in_doubt(sandboxes: Sandboxes, tmp_p
     done = Journal(journal, flow="billbee-orders-to-billomat")
     assert done.rows(statuses=("running", "doubt", "failed")) == []
     done.close()
+
+
+async def test_canvas_positions_in_the_file_change_nothing_in_a_run(sandboxes: Sandboxes, tmp_path: Path) -> None:
+    text = EXAMPLE_A.read_text(encoding="utf-8") + "studio:\n  positions:\n    order: {x: 20, y: 30}\n"
+    path = write_flow(tmp_path, text)
+    async with runner_for(path, sandboxes, tmp_path / "j.db") as runner:
+        await runner.run_once()
+        assert len(runner.journal.rows(step=END)) == len(list(sandboxes.billbee.store["orders"]))
+    orders = {str(r["BillBeeOrderId"]) for r in sandboxes.billbee.store["orders"]}
+    assert sorted(confirmations_by_order(sandboxes.billomat)) == sorted(orders)

@@ -352,3 +352,46 @@ def test_a_hand_written_flow_with_an_error_step_opens_and_saves_unchanged(page: 
     page.click("#flow-save")
     page.wait_for_selector("#status.bad:has-text('not connected: alert')")
     assert target.read_text() == text
+
+
+def test_a_dragged_node_is_where_it_was_dropped_after_save_and_reload(page: Any, studio: StudioServer) -> None:
+    target = studio.settings.flows_dir / "placed.yaml"
+    text = EXAMPLE.read_text()
+    target.write_text(text)
+    page.goto(studio.url)
+    page.wait_for_selector(".card")
+    page.goto(studio.base_url + "/#/flows/placed.yaml")
+    node = page.locator(".node[data-step=confirmation]")
+    node.wait_for()
+    before = node.bounding_box()
+    others = {s: page.locator(f".node[data-step={s}]").bounding_box() for s in ("order", "client", "pdf")}
+
+    page.mouse.move(before["x"] + 60, before["y"] + 12)
+    page.mouse.down()
+    page.mouse.move(before["x"] + 200, before["y"] + 90, steps=8)
+    page.mouse.move(before["x"] + 237, before["y"] + 141, steps=4)
+    page.mouse.up()
+    dropped = node.bounding_box()
+    assert abs(dropped["x"] - (before["x"] + 177)) <= 1 and abs(dropped["y"] - (before["y"] + 129)) <= 1
+
+    page.click("#flow-save")
+    page.wait_for_selector("#status.ok:has-text('saved placed.yaml')")
+    saved = target.read_text()
+    assert saved.startswith(text)  # only the moved node gets a position, in a block at the end
+    positions = FlowDocument.load(target).to_dict()["studio"]["positions"]
+    assert list(positions) == ["confirmation"]
+
+    page.reload()
+    node = page.locator(".node[data-step=confirmation]")
+    node.wait_for()
+    page.wait_for_selector(".node[data-step=pdf]")
+    after = node.bounding_box()
+    assert abs(after["x"] - dropped["x"]) <= 2 and abs(after["y"] - dropped["y"]) <= 2, (dropped, after)
+    placed = positions["confirmation"]
+    assert node.evaluate("n => [n.offsetLeft, n.offsetTop]") == [placed["x"], placed["y"]]
+    # The nodes without a position are laid out as before; saved unchanged, the file keeps its bytes.
+    for step, box in others.items():
+        assert page.locator(f".node[data-step={step}]").bounding_box() == box, step
+    page.click("#flow-save")
+    page.wait_for_selector("#status.ok:has-text('placed.yaml unchanged')")
+    assert target.read_text() == saved

@@ -43,6 +43,28 @@ def test_an_edit_keeps_the_comments_of_the_rest(studio: StudioServer, client: ht
     assert client.get("/api/flows/file", params={"path": "orders.yaml"}).json()["doc"] == doc
 
 
+def test_positions_saved_through_the_api_come_back_on_reopen(studio: StudioServer, client: httpx.Client) -> None:
+    target = _copy_example(studio)
+    before = target.read_text()
+    doc = client.get("/api/flows/file", params={"path": "orders.yaml"}).json()["doc"]
+    assert "studio" not in doc  # a file without positions: the canvas lays it out
+    positions = {"order": {"x": 20, "y": 30}, "client": {"x": 260, "y": 130}, "pdf": {"x": 900, "y": 410}}
+    doc["studio"] = {"positions": positions}
+    saved = client.put("/api/flows/file", json={"path": "orders.yaml", "doc": doc}).json()
+    assert saved["changed"] is True and saved["problems"] == []
+    text = target.read_text()
+    assert text.startswith(before)  # comments and everything else kept; the block is added at the end
+    assert text[len(before) :].endswith("    pdf: {x: 900, y: 410}\n")
+    reopened = client.get("/api/flows/file", params={"path": "orders.yaml"}).json()
+    assert reopened["doc"]["studio"]["positions"] == positions
+    again = client.put("/api/flows/file", json={"path": "orders.yaml", "doc": reopened["doc"]}).json()
+    assert again["changed"] is False and target.read_text() == text
+    # A position naming no step is a problem of the file, located as `skiff flow validate` places it.
+    reopened["doc"]["studio"]["positions"]["gone"] = {"x": 1, "y": 1}
+    stale = client.put("/api/flows/file", json={"path": "orders.yaml", "doc": reopened["doc"]}).json()
+    assert any("studio.positions.gone: 'gone' is not a step of this flow" in p for p in stale["problems"])
+
+
 def test_new_flow_is_written_and_checked(studio: StudioServer, client: httpx.Client) -> None:
     doc = {
         "name": "new-flow",

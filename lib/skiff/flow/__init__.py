@@ -14,6 +14,8 @@ The flow file (see ``examples/`` and ``schemas/flow.schema.json``)::
         mapping: '{"name": Customer.Name, "email": Customer.Email}'   # JSONata over the body
         lookup: {function: listClients, mapping: '{"email": email}'}  # lookup-or-create
         onError: {retries: 5, backoff: 2s, then: stop}
+    studio:                             # optional: where the canvas shows each step (runners ignore it)
+      positions: {trigger: {x: 20, y: 20}, client: {x: 260, y: 120}}
 
 An expression sees the incoming body as ``$`` and the earlier steps' bodies as
 ``$passthrough.<stepId>`` (the trigger's under its id, ``trigger`` by default).
@@ -21,8 +23,8 @@ An expression sees the incoming body as ``$`` and the earlier steps' bodies as
 Public API (what the CLI and the studio use):
 
 - :class:`Flow`, :class:`TriggerStep`, :class:`Step`, :class:`Lookup`, :class:`ErrorPolicy`,
-  :class:`Schedule`, :class:`CredentialSet`: the pydantic models; ``Flow.model_json_schema()`` is
-  the published schema (:func:`flow_json_schema`).
+  :class:`Schedule`, :class:`CredentialSet`, :class:`StudioLayout`, :class:`Position`: the
+  pydantic models; ``Flow.model_json_schema()`` is the published schema (:func:`flow_json_schema`).
 - :class:`FlowDocument`: ``FlowDocument.load(path)`` / ``FlowDocument.loads(text)`` parse and
   validate the file's shape (a :class:`FlowFileError` lists each :class:`Problem` with line and
   column); ``doc.flow`` is the model, ``doc.to_dict()`` the file as plain JSON;
@@ -62,7 +64,18 @@ from .check import check_flow, load_flow
 from .credentials import resolve_credentials
 from .document import FlowDocument, FlowFileError, Problem, dump_flow
 from .mapping import Expression, MappingError
-from .model import CredentialSet, ErrorPolicy, Flow, Lookup, Schedule, Step, TriggerStep, parse_duration
+from .model import (
+    CredentialSet,
+    ErrorPolicy,
+    Flow,
+    Lookup,
+    Position,
+    Schedule,
+    Step,
+    StudioLayout,
+    TriggerStep,
+    parse_duration,
+)
 
 __all__ = [
     "CredentialSet",
@@ -73,9 +86,11 @@ __all__ = [
     "FlowFileError",
     "Lookup",
     "MappingError",
+    "Position",
     "Problem",
     "Schedule",
     "Step",
+    "StudioLayout",
     "TriggerStep",
     "check_flow",
     "dump_flow",

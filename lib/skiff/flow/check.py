@@ -1,6 +1,6 @@
 """Everything a flow file must get right beyond its shape, each problem at its line and column.
 
-Step ids unique and error routes pointing at error steps; components and functions that exist
+Step ids unique, error routes pointing at error steps and canvas positions at steps; components and functions that exist
 (a trigger for the trigger, actions for the steps and lookups); ``cfg`` keys the function knows,
 with no credential in them; JSONata that compiles (its error placed inside the file).
 """
@@ -71,6 +71,10 @@ def _check_ids(doc: FlowDocument, flow: Flow) -> list[Problem]:
                         f"{step.onError.route!r} is not an error step (declare it under errorSteps)",
                     )
                 )
+    if flow.studio is not None:
+        for placed in flow.studio.positions:
+            if placed not in seen:
+                problems.append(doc.problem(("studio", "positions", placed), f"{placed!r} is not a step of this flow"))
     for name in _credential_refs(flow):
         if name is not None and not name.strip():
             problems.append(doc.problem(("credentials",), "a credential set needs a name"))

@@ -132,7 +132,9 @@ class FlowDocument:
         model = flow if isinstance(flow, Flow) else _validate(flow, self.source)
         wanted = model.model_dump(mode="json", exclude_unset=True, by_alias=True)
         data = parse_yaml(self.dumps(), self.source)  # a copy of the tree, comments included
+        written = {id(p) for p in _positions(data).values()}
         _merge(data, wanted)
+        _compact_positions(data, keep=written)
         stream = io.StringIO()
         _yaml(self._layout).dump(data, stream)
         text = stream.getvalue()
@@ -281,6 +283,22 @@ def dump_flow(flow: Flow | Mapping[str, Any]) -> str:
     """A flow as YAML text in the canonical layout (block scalars for multi-line expressions)."""
     model = flow if isinstance(flow, Flow) else Flow.model_validate(flow)
     plain = model.model_dump(mode="json", exclude_unset=True, by_alias=True)
+    data = _merge(None, plain)
+    _compact_positions(data, keep=set())
     stream = io.StringIO()
-    _yaml().dump(_merge(None, plain), stream)
+    _yaml().dump(data, stream)
     return stream.getvalue()
+
+
+def _positions(data: Any) -> Mapping[str, Any]:
+    studio = data.get("studio") if isinstance(data, Mapping) else None
+    positions = studio.get("positions") if isinstance(studio, Mapping) else None
+    return positions if isinstance(positions, Mapping) else {}
+
+
+def _compact_positions(data: Any, *, keep: set[int]) -> None:
+    """New canvas positions as one line each (``order: {x: 20, y: 20}``); those already in the
+    file (``keep``, by identity) keep the style they were written in."""
+    for value in _positions(data).values():
+        if id(value) not in keep and hasattr(value, "fa"):
+            value.fa.set_flow_style()

@@ -19,8 +19,10 @@ __all__ = [
     "ErrorPolicy",
     "Flow",
     "Lookup",
+    "Position",
     "Schedule",
     "Step",
+    "StudioLayout",
     "TriggerStep",
     "parse_duration",
 ]
@@ -148,6 +150,21 @@ class CredentialSet(_Model):
     file: str | None = Field(None, description="The section of the credentials file (default: this set's name).")
 
 
+class Position(_Model):
+    """Where a step's node sits on the studio's canvas, in pixels from the top left."""
+
+    x: int = Field(..., ge=0, le=100_000)
+    y: int = Field(..., ge=0, le=100_000)
+
+
+class StudioLayout(_Model):
+    """What the studio's canvas keeps in the flow file; the runners never read it."""
+
+    positions: dict[str, Position] = Field(
+        default_factory=dict, description="step id → its node's place on the canvas (others are laid out)."
+    )
+
+
 class Flow(_Model):
     """A flow: a trigger and a chain of steps, with named credential sets and error steps."""
 
@@ -157,6 +174,7 @@ class Flow(_Model):
     trigger: TriggerStep
     steps: list[Step] = Field(..., min_length=1)
     errorSteps: list[Step] = Field(default_factory=list, description="Steps that receive routed failures.")
+    studio: StudioLayout | None = Field(None, description="The canvas layout (ignored when the flow runs).")
 
     def step(self, step_id: str) -> Step:
         for step in [*self.steps, *self.errorSteps]:

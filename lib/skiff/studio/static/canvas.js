@@ -3,6 +3,9 @@
 //
 // Each node keeps the step exactly as the file has it (`raw`); the canvas changes only the keys a
 // person edits, so a file opened and saved unchanged is written byte for byte (the server checks).
+// Where a node sits is saved under `studio.positions` (step id -> {x, y}) for the nodes a person
+// placed (dropped, dragged, or already positioned in the file); the others are laid out on open,
+// so a file without positions stays without them until a node is moved.
 import { api, el, jsonTree, setStatus } from "./api.js";
 import { fieldControl, readFields } from "./forms.js";
 
@@ -19,7 +22,7 @@ async function compInfo(component) {
   return compCache.get(component);
 }
 
-let S = null; // the open flow: {path, doc, nodes: [{key, kind, raw, x, y, sample}], edges: [{from, to}], selected}
+let S = null; // the open flow: {path, doc, nodes: [{key, kind, raw, x, y, placed, sample}], edges: [{from, to}], selected}
 let nextKey = 1;
 let pollTimer = null;
 
@@ -77,16 +80,22 @@ function fromDoc(path, doc) {
   const nodes = [];
   const edges = [];
   // A staircase, left to right and top to bottom, so every edge runs forward.
+  // A node the file gives a position to (studio.positions, by step id) is drawn there.
+  const saved = (doc.studio && doc.studio.positions) || {};
+  const at = (raw, kind, auto) => {
+    const p = saved[raw.id || (kind === "trigger" ? "trigger" : "")];
+    return p && Number.isFinite(p.x) && Number.isFinite(p.y) ? { x: p.x, y: p.y, placed: true } : auto;
+  };
   const place = (i) => ({ x: 20 + (i % 5) * 130, y: 20 + (i % 5) * 95 + Math.floor(i / 5) * 500 });
-  if (doc.trigger) nodes.push({ key: "n" + nextKey++, kind: "trigger", raw: doc.trigger, ...place(0) });
+  if (doc.trigger) nodes.push({ key: "n" + nextKey++, kind: "trigger", raw: doc.trigger, ...at(doc.trigger, "trigger", place(0)) });
   (doc.steps || []).forEach((s, i) => {
-    const node = { key: "n" + nextKey++, kind: "action", raw: s, ...place(i + 1) };
+    const node = { key: "n" + nextKey++, kind: "action", raw: s, ...at(s, "action", place(i + 1)) };
     if (nodes.length) edges.push({ from: nodes[nodes.length - 1].key, to: node.key });
     nodes.push(node);
   });
   // Error steps receive routed failures (onError: {then: route}); they sit apart, unconnected.
   (doc.errorSteps || []).forEach((s, i) => {
-    nodes.push({ key: "n" + nextKey++, kind: "action", errorStep: true, raw: s, x: 20 + i * 230, y: 520 });
+    nodes.push({ key: "n" + nextKey++, kind: "action", errorStep: true, raw: s, ...at(s, "action", { x: 20 + i * 230, y: 520 }) });
   });
   return { path, doc, nodes, edges, selected: null };
 }
@@ -134,7 +143,7 @@ function drop(ctx, component, kind, fn, x, y) {
   const raw = kind === "trigger"
     ? { component, function: fn, schedule: { every: "60s" } }
     : { id: uniqueId(fn), component, function: fn };
-  const node = { key: "n" + nextKey++, kind, raw, x: Math.max(0, x), y: Math.max(0, y) };
+  const node = { key: "n" + nextKey++, kind, raw, x: Math.max(0, Math.round(x)), y: Math.max(0, Math.round(y)), placed: true };
   S.nodes.push(node);
   S.selected = node.key;
   render(ctx);
@@ -167,7 +176,13 @@ function nodeEl(ctx, n) {
     e.preventDefault();
     const sx = e.clientX - n.x, sy = e.clientY - n.y;
     let moved = false;
-    const move = (ev) => { moved = true; n.x = Math.max(0, ev.clientX - sx); n.y = Math.max(0, ev.clientY - sy); node.style.left = n.x + "px"; node.style.top = n.y + "px"; drawEdges(ctx); };
+    const move = (ev) => {
+      if (ev.clientX === e.clientX && ev.clientY === e.clientY) return;
+      moved = true;
+      n.placed = true;
+      n.x = Math.max(0, Math.round(ev.clientX - sx)); n.y = Math.max(0, Math.round(ev.clientY - sy));
+      node.style.left = n.x + "px"; node.style.top = n.y + "px"; drawEdges(ctx);
+    };
     const up = () => {
       document.removeEventListener("pointermove", move);
       document.removeEventListener("pointerup", up);
@@ -431,6 +446,12 @@ function toDoc() {
   const errorSteps = S.nodes.filter((n) => n.errorStep).map((n) => n.raw);
   if (errorSteps.length) doc.errorSteps = errorSteps;
   else delete doc.errorSteps;
+  const positions = {};
+  for (const n of [...order, ...S.nodes.filter((x) => x.errorStep)]) {
+    if (n.placed) positions[stepId(n)] = { x: Math.round(n.x), y: Math.round(n.y) };
+  }
+  if (Object.keys(positions).length) doc.studio = { ...(S.doc.studio || {}), positions };
+  else delete doc.studio;
   if (!doc.name) doc.name = "my-flow";
   return doc;
 }
