@@ -16,6 +16,8 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
+from skiff.redis_client import LoopClient
+
 __all__ = ["KeyLocks", "LocalLocks", "RedisLocks"]
 
 # Delete (or extend) the key only while it still holds our token: after a lease ran out another
@@ -65,17 +67,10 @@ class RedisLocks:
         self.lease = lease
         self.poll = poll
         self._local = LocalLocks()  # this process's waiters queue here, not on Redis
-        self._client: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client = LoopClient(url)
 
     def _redis(self) -> Any:
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
-            import redis.asyncio
-
-            self._loop = loop
-            self._client = redis.asyncio.Redis.from_url(self.url, decode_responses=True)
-        return self._client
+        return self._client.get()
 
     def name(self, key: str) -> str:
         return f"{self.prefix}{hashlib.sha256(key.encode()).hexdigest()[:32]}"
@@ -105,6 +100,4 @@ class RedisLocks:
                 await client.eval(_RENEW, 1, name, token, lease_ms)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
+        await self._client.aclose()

@@ -18,9 +18,10 @@ not answers.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from skiff.redis_client import LoopClient
 
 if TYPE_CHECKING:
     from .memory_windows import Verdict
@@ -96,22 +97,16 @@ class RedisWindows:
         self.url = url
         self.margin = margin
         self.prefix = prefix
-        self._client: Any = None
+        self._client = LoopClient(url)
         self._take: Any = None
         self._give_back: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _redis(self) -> Any:
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
-            # A connection belongs to its event loop: a later asyncio.run() gets a new one.
-            import redis.asyncio
-
-            self._loop = loop
-            self._client = redis.asyncio.Redis.from_url(self.url, decode_responses=True)
-            self._take = self._client.register_script(_TAKE)
-            self._give_back = self._client.register_script(_GIVE_BACK)
-        return self._client
+        client = self._client.get()
+        if self._client.fresh:
+            self._take = client.register_script(_TAKE)
+            self._give_back = client.register_script(_GIVE_BACK)
+        return client
 
     def keys(self, limit: Limit) -> tuple[str, str]:
         """The answers list and the in-flight set of ``limit`` (its size is part of the name:
@@ -150,6 +145,4 @@ class RedisWindows:
             await client.delete(key)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
+        await self._client.aclose()
