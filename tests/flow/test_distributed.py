@@ -323,7 +323,8 @@ def test_a_retryable_failure_past_its_rebounds_follows_then(sandboxes: Sandboxes
     namespace = f"skiff-test-{uuid.uuid4().hex[:10]}"
     topology = Topology(load_flow(path).flow, namespace)
     orders = {int(r["BillBeeOrderId"]) for r in sandboxes.billbee.store["orders"]}
-    faults = {"error_rate": 1.0, "error_statuses": [503], "paths": "/products/"}
+    # Retry-After: 0 makes the HTTP retries inside each attempt instant: the rebounds are under test.
+    faults = {"error_rate": 1.0, "error_statuses": [503], "error_retry_after": 0, "paths": "/products/"}
     answer = httpx.put(f"{sandboxes.billbee_url}/_sandbox/faults", json=faults)
     answer.raise_for_status()
     common = ["--amqp", AMQP_URL, "--namespace", namespace]

@@ -149,6 +149,16 @@ def test_faults_burst_429_and_errors(client: httpx.Client) -> None:
     assert client.put("/_sandbox/faults", json={}).json()["error_rate"] == 0
 
 
+def test_error_faults_may_say_when_to_retry(client: httpx.Client) -> None:
+    client.put("/_sandbox/faults", json={"error_rate": 1.0, "error_statuses": [503]})
+    assert "Retry-After" not in client.get("/api/items").headers  # none unless asked for
+    for seconds, header in ((0, "0"), (2.5, "3")):
+        client.put("/_sandbox/faults", json={"error_rate": 1.0, "error_statuses": [503], "error_retry_after": seconds})
+        answer = client.get("/api/items")
+        assert (answer.status_code, answer.headers["Retry-After"]) == (503, header)
+    assert client.put("/_sandbox/faults", json={"error_retry_after": -1}).status_code == 400
+
+
 def test_faults_are_deterministic(client: httpx.Client) -> None:
     def run() -> list[int]:
         client.put("/_sandbox/faults", json={"error_rate": 0.5})

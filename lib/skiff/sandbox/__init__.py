@@ -59,7 +59,7 @@ Also useful: ``app.set_populate(fn)`` when the seeding function needs objects bu
 app; ``app.add_route(path, handler, methods, prefixed=False)`` for URLs outside the vendor
 prefix (e.g. document downloads); ``app.on_reset(fn)`` for extra state; ``query_list(request,
 "state")`` reads ``state``, ``state[]`` and ``state[0]`` alike; faults are ``latency_ms``,
-``error_rate`` (with ``error_statuses``), ``drop_rate`` (socket closed, no response; needs
+``error_rate`` (with ``error_statuses`` and ``error_retry_after``), ``drop_rate`` (socket closed, no response; needs
 ``serve``), ``burst_429`` (+ ``retry_after``) and ``paths`` (a regex); a test may replace a
 ``SlidingWindow``'s ``now`` to stop depending on real time.
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import re
 import time
@@ -203,7 +204,11 @@ class SandboxApp:
             if decision == "drop":
                 await self._drop(scope)
             elif decision == "error":
-                await self._server_error(fault_status)(scope, receive, send_logged)
+                response = self._server_error(fault_status)
+                if faults.error_retry_after is not None:
+                    # Whole seconds; 0 is a valid Retry-After ("now") and lets a test skip the backoff.
+                    response.headers["Retry-After"] = str(math.ceil(faults.error_retry_after))
+                await response(scope, receive, send_logged)
             elif decision == "429":
                 await self.too_many_requests(faults.retry_after)(scope, receive, send_logged)
         if decision == "ok":

@@ -25,6 +25,8 @@ class Faults:
     drop_rate: float = 0.0  # share of requests whose connection is closed without a response
     burst_429: int = 0  # the next N requests answer 429
     retry_after: float = 1.0  # Retry-After seconds sent with burst 429s
+    # Retry-After seconds sent with error statuses, as many APIs do with a 503 (None: no header).
+    error_retry_after: float | None = None
     error_statuses: list[int] = field(default_factory=lambda: [500, 502, 503, 504])
     paths: str | None = None  # a regex: only matching paths get faults (None: all)
     seed: int | None = None  # re-seeds the fault sequence (None: the sandbox seed)
@@ -38,8 +40,9 @@ class Faults:
     def validate(self) -> None:
         if not 0 <= self.error_rate <= 1 or not 0 <= self.drop_rate <= 1:
             raise ValueError("error_rate and drop_rate must be between 0 and 1")
-        if self.latency_ms < 0 or self.burst_429 < 0 or self.retry_after < 0:
-            raise ValueError("latency_ms, burst_429 and retry_after must not be negative")
+        retry_afters = (self.retry_after, self.error_retry_after or 0.0)
+        if self.latency_ms < 0 or self.burst_429 < 0 or min(retry_afters) < 0:
+            raise ValueError("latency_ms, burst_429, retry_after and error_retry_after must not be negative")
         if not self.error_statuses or any(not 500 <= s <= 599 for s in self.error_statuses):
             raise ValueError("error_statuses must be a non-empty list of 5xx statuses")
 

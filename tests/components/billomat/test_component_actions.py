@@ -103,6 +103,11 @@ class Account:
         body = {f"{kind}-tag": {f"{kind}_id": self.first(f"{kind}s")["id"], "name": "to-delete"}}
         return int(self.api.post(f"/{kind}-tags", json=body).json()[f"{kind}-tag"]["id"])
 
+    def with_doc_tag(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``body``, once a tag of ``kind`` exists (so the list has one whatever ran before)."""
+        self.doc_tag(kind)
+        return body
+
     def property_value(self) -> int:
         body = {"client-property-value": {"client_id": self.client_id(), "client_property_id": 2, "value": "x"}}
         return int(self.api.post("/client-property-values", json=body).json()["client-property-value"]["id"])
@@ -207,7 +212,7 @@ BODIES: dict[str, Callable[[Account], dict[str, Any]]] = {
                 "comment": "Danke!",
             },
             "delete{D}Comment": lambda a, k=kind: {"id": a.comment(k)},
-            "list{D}Tags": lambda a, k=kind: {},
+            "list{D}Tags": lambda a, k=kind: a.with_doc_tag(k, {}),
             "create{D}Tag": lambda a, k=kind: {f"{k}_id": a.first(f"{k}s")["id"], "name": "skiff"},
             "delete{D}Tag": lambda a, k=kind: {"id": a.doc_tag(k)},
         }.items()
