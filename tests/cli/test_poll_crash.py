@@ -94,7 +94,9 @@ def test_sigkill_at_random_moments_loses_nothing(api: tuple[str, Api], tmp_path:
     def keep_inserting() -> None:
         while not stop.is_set():
             data.insert(rng.randint(1, 6))
-            time.sleep(0.05)
+            # ~14 records a second: many share each second's timestamp, and the backlog stays
+            # small enough that most runs are killed with records already emitted.
+            time.sleep(0.25)
 
     data.insert(60)  # a first burst: 60 records sharing one timestamp, over 20 pages
     writer = threading.Thread(target=keep_inserting, daemon=True)
@@ -135,7 +137,7 @@ def test_sigkill_at_random_moments_loses_nothing(api: tuple[str, Api], tmp_path:
 
     expected = {deterministic_id("http", "poll", r["id"], r["updatedAt"]) for r in data.records}
     assert killed >= RUNS // 3, "the test should kill many runs"
-    assert killed_mid_poll >= 3, "some kills should land after records were emitted"
+    assert killed_mid_poll >= RUNS // 3, "many kills should land after records were emitted"
     assert set(seen) == expected, f"missing {len(expected - set(seen))}, unexpected {len(set(seen) - expected)}"
     # A clean poll afterwards finds nothing new.
     again = poller(url, state)
