@@ -17,10 +17,20 @@ import re
 import time
 from typing import Final
 
-__all__ = ["SYSTEM_CLOCK", "Clock", "ManualClock", "parse_duration"]
+__all__ = ["SYSTEM_CLOCK", "Clock", "ManualClock", "backoff_delay", "parse_duration"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def backoff_delay(initial: float, attempt: int, maximum: float | None = None, *, factor: float = 2.0) -> float:
+    """The wait before retry number ``attempt`` (1-based): ``initial``, times ``factor`` each time, at most ``maximum``.
+
+    One rule for every retry schedule that is not the HTTP client's jitter: a flow step's
+    ``onError`` (embedded), its rebound expirations on RabbitMQ, and the sailor's rebounds.
+    """
+    delay = float(initial) * factor ** max(0, attempt - 1)
+    return delay if maximum is None else min(delay, float(maximum))
 
 
 def parse_duration(value: str | float | int) -> float:

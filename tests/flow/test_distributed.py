@@ -428,3 +428,76 @@ def test_orders_of_one_new_customer_on_two_workers_create_one_client(sandboxes: 
     by_order = confirmations_by_order(sandboxes.billomat)
     assert set(by_order) == orders
     assert all(len(v) == 1 and v[0]["client_id"] == clients[0]["id"] for v in by_order.values())
+
+
+async def test_a_failure_past_its_rebounds_stops_with_its_own_message_and_no_wait_over_max_backoff(
+    sandboxes: Sandboxes, tmp_path: Path
+) -> None:
+    """One order's article answers 503 every time; ``then: stop`` after two rebounds of at most ``maxBackoff``.
+
+    The errors queue gets that 503 (not the sailor's bare "Rebound limit exceeded"), saying that
+    it gave up, as the embedded runner journals it; each rebound waits maxBackoff, not backoff x 2^n.
+    """
+    require_broker()
+    path = tmp_path / "flow.yaml"
+    on_error = "{retries: 2, backoff: 30s, maxBackoff: 0.5s}"  # then: stop, the default
+    flow = POLICY_FLOW.format(name="policy-stop", on_error=on_error).split("errorSteps:")[0]
+    # The orders whose article answers go on: again reads their order from the passthrough.
+    flow = flow.replace('{"id": BillBeeOrderId}', '{"id": $passthrough.order.BillBeeOrderId}')
+    path.write_text(flow, encoding="utf-8")
+    namespace = f"skiff-test-{uuid.uuid4().hex[:10]}"
+    topology = Topology(load_flow(path).flow, namespace)
+    orders = list(sandboxes.billbee.store["orders"])
+    product = orders[0]["OrderItems"][0]["Product"]["Id"]
+    assert all(o["OrderItems"][0]["Product"]["Id"] != product for o in orders[1:])
+    faults = {"error_rate": 1.0, "error_statuses": [503], "error_retry_after": 0, "paths": f"/products/{product}$"}
+    httpx.put(f"{sandboxes.billbee_url}/_sandbox/faults", json=faults).raise_for_status()
+    common = ["--amqp", AMQP_URL, "--namespace", namespace]
+    workers: list[subprocess.Popen[str]] = []
+    rebounds: list[tuple[Any, Any]] = []  # (reboundIteration, expiration in s) of each rebound published
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        deploy = subprocess.run(
+            skiff_cmd("flow", "deploy", str(path), *common, "--once", "--state", str(tmp_path / "snap.db")),
+            env=sandboxes.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert deploy.returncode == 0, deploy.stderr
+        # A copy of every rebound, taken at once by a consumer (the rebound queue's own copy
+        # expires and dead-letters back to the step).
+        channel = await connection.channel()
+        spy = await channel.declare_queue(f"{namespace}.spy", exclusive=True, auto_delete=True)
+        await spy.bind(topology.exchange, topology.rebound_key("article"))
+
+        async def seen(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            rebounds.append(((message.headers or {}).get("reboundIteration"), message.expiration))
+
+        await spy.consume(seen, no_ack=True)
+        for step in topology.flow.steps:
+            cmd = skiff_cmd("worker", "--flow", str(path), "--flow-step", step.id, *common)
+            workers.append(subprocess.Popen(cmd, env=sandboxes.env, stderr=subprocess.DEVNULL, text=True))
+        deadline = time.monotonic() + 150
+        results = errors = 0
+        while time.monotonic() < deadline:
+            results, errors = await queue_counts(topology)
+            if results + errors >= len(orders) or any(e is None or e > 0.5 for _, e in rebounds):
+                break
+            await asyncio.sleep(0.3)
+        assert rebounds == [(1, 0.5), (2, 0.5)]  # backoff 30 s, capped at maxBackoff 0.5 s
+        assert (results, errors) == (len(orders) - 1, 1)
+        [failed] = await read_errors(topology, AMQP_URL)
+    finally:
+        await connection.close()
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        for w in workers:
+            try:
+                w.wait(30)
+            except subprocess.TimeoutExpired:
+                w.kill()
+        await delete(topology, AMQP_URL)
+    assert (failed.step, failed.name, failed.input) == ("article", "TransientError", orders[0])
+    assert failed.message.startswith(f"GET /products/{product}: 503 Service Unavailable"), failed.message
+    assert failed.message.endswith(" (gave up after 2 rebounds)"), failed.message

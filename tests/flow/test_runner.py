@@ -6,6 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
 from skiff.flow import FlowDocument, load_flow, resolve_credentials
@@ -262,3 +263,32 @@ async def test_canvas_positions_in_the_file_change_nothing_in_a_run(sandboxes: S
         assert len(runner.journal.rows(step=END)) == len(list(sandboxes.billbee.store["orders"]))
     orders = {str(r["BillBeeOrderId"]) for r in sandboxes.billbee.store["orders"]}
     assert sorted(confirmations_by_order(sandboxes.billomat)) == sorted(orders)
+
+
+async def test_a_failure_past_its_retries_stops_with_its_own_message(sandboxes: Sandboxes, tmp_path: Path) -> None:
+    """Every article request answers 503: the journal keeps that 503, and that it gave up (as on RabbitMQ)."""
+    first = min(int(r["BillBeeOrderId"]) for r in sandboxes.billbee.store["orders"])
+    flow = f"""\
+name: stopped
+credentials:
+  billbee:
+    env: {{baseUrl: BILLBEE_URL, apiKey: BILLBEE_API_KEY, username: BILLBEE_USERNAME, password: BILLBEE_PASSWORD}}
+trigger: {{id: order, component: billbee, function: newOrders, credentials: billbee}}
+steps:
+  - id: article
+    component: billbee
+    function: articleGetArticle
+    credentials: billbee
+    when: BillBeeOrderId = {first}  # one order: Billbee allows 2 requests/s, each attempt makes 5
+    mapping: '{{"id": OrderItems[0].Product.Id}}'
+    onError: {{retries: 1, backoff: 0.01s}}
+"""
+    faults = {"error_rate": 1.0, "error_statuses": [503], "error_retry_after": 0, "paths": "/products/"}
+    httpx.put(f"{sandboxes.billbee_url}/_sandbox/faults", json=faults).raise_for_status()
+    path = write_flow(tmp_path, flow)
+    async with runner_for(path, sandboxes, tmp_path / "j.db") as runner:
+        await runner.run_once()
+        [row] = [r for r in runner.journal.rows(step="article") if r.status != "filtered"]
+    assert (row.status, row.attempts, row.error_kind) == ("failed", 2, "TransientError"), row
+    assert row.error is not None and row.error.startswith("GET /products/"), row.error
+    assert "503 Service Unavailable" in row.error and row.error.endswith(" (gave up after 1 rebound)"), row.error

@@ -34,7 +34,7 @@ from ..errors import SkiffError
 from ..message import Message
 from .document import FlowDocument
 from .model import Flow
-from .step import StepLogic, compile_steps, failure_outcome, routed_error, step_cfg
+from .step import StepLogic, compile_steps, failure_outcome, final_failure, routed_error, step_cfg
 
 __all__ = [
     "DeployedError",
@@ -364,8 +364,9 @@ class FlowStepCall:
 
     It stands in for the worker's plain component call. Failures follow the step's ``onError``
     as embedded (:func:`~skiff.flow.step.failure_outcome`): retryable ones go back to the worker,
-    which rebounds them (``retries``, ``backoff``); others, and a retryable one on its last
-    rebound, stop (to the errors queue), skip (the input goes on) or are routed to an error step.
+    which rebounds them (``retries``, ``backoff`` doubling up to ``maxBackoff``); others, and a
+    retryable one on its last rebound (then reported as :func:`~skiff.flow.step.final_failure`
+    says), stop (to the errors queue), skip (the input goes on) or are routed to an error step.
     """
 
     def __init__(self, logic: StepLogic, topology: Topology, executor: Any) -> None:
@@ -413,15 +414,19 @@ class FlowStepCall:
             rebounds = message.metadata.get("rebounds")
             attempts = rebounds + 1 if isinstance(rebounds, int) and not isinstance(rebounds, bool) else 1
             outcome = failure_outcome(policy, err, attempts)
-            if outcome in ("retry", "stop"):
-                # retry: the worker rebounds it; stop: to the errors queue (a retryable one by
-                # way of the worker's rebound limit, which equals ``retries``).
-                await emit(CallEvent("error", err))
+            if outcome == "retry":
+                await emit(CallEvent("error", err))  # retryable: the worker rebounds it
+                return
+            # Decided here, not by the worker's rebound limit (whose error is the sailor's bare
+            # "Rebound limit exceeded"): the real failure, saying it gave up, as embedded.
+            final = final_failure(policy, err, attempts)
+            if outcome == "stop":
+                await emit(CallEvent("error", final))  # not retryable now: to the errors queue
             elif outcome == "skip":
                 await emit(CallEvent("data", Message(body=message.body)))
             elif policy.route:
                 routed = Message(
-                    body=routed_error(err, message.body),
+                    body=routed_error(final, message.body),
                     headers={"x-eio-routing-key": self.topology.input_key(policy.route)},
                 )
                 await emit(CallEvent("data", routed))
@@ -475,6 +480,7 @@ async def run_flow_worker(
         comp_id=logic.step.component,
         rebound_limit=policy.retries,
         rebound_initial_expiration=int(parse_duration(policy.backoff) * 1000),
+        rebound_max_expiration=int(parse_duration(policy.maxBackoff) * 1000),  # as ErrorPolicy.delay
         rabbitmq_prefetch_sailor=prefetch,
         amqp_persistent_messages=True,
         data_rate_limit=1000,  # the APIs' own limits pace a flow, not the sailor's emit cap

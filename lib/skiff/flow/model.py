@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..clock import parse_duration
+from ..clock import backoff_delay, parse_duration
 
 __all__ = [
     "CredentialSet",
@@ -61,8 +61,9 @@ class ErrorPolicy(_Model):
     """What happens when a step fails.
 
     Retryable failures (rate limited, transient) are retried ``retries`` times, waiting
-    ``backoff`` then twice as long each time (the rebound limit); any other failure, or one that
-    outlived its retries, then does ``then``: ``stop`` (the message stops here, kept with its input
+    ``backoff`` then twice as long each time, never longer than ``maxBackoff`` (on RabbitMQ: the
+    rebound limit and expirations); any other failure, or one that outlived its retries (reported
+    as itself, "gave up after N rebounds"), then does ``then``: ``stop`` (the message stops here, kept with its input
     for ``skiff flow errors`` and ``replay``), ``skip`` (the step is skipped: its input goes on to
     the next step) or ``route`` (``{error, errorInput}`` goes to the error step named in ``route``).
     """
@@ -88,8 +89,8 @@ class ErrorPolicy(_Model):
         return self
 
     def delay(self, attempt: int) -> float:
-        """The wait before retry number ``attempt`` (1-based): backoff, doubled each time."""
-        return float(min(parse_duration(self.backoff) * 2 ** (attempt - 1), parse_duration(self.maxBackoff)))
+        """The wait before retry number ``attempt`` (1-based): backoff, doubled each time, at most maxBackoff."""
+        return backoff_delay(parse_duration(self.backoff), attempt, parse_duration(self.maxBackoff))
 
 
 class Lookup(_Model):

@@ -26,7 +26,7 @@ from .document import FlowDocument
 from .journal import END, Journal, NewMessage, Row
 from .mapping import MappingError
 from .model import Flow, Step, TriggerStep
-from .step import StepLogic, compile_steps, failure_outcome, routed_error, step_cfg
+from .step import StepLogic, compile_steps, failure_outcome, final_failure, routed_error, step_cfg
 
 __all__ = ["FlowRunner", "RunStats", "default_journal_path"]
 
@@ -290,13 +290,14 @@ class FlowRunner:
         body: Any = None,
     ) -> None:
         policy = compiled.step.onError
-        text = str(err)
         outcome = failure_outcome(policy, err, attempts)
         if outcome == "retry":
             delay = policy.delay(attempts)
-            self.journal.retry_later(row.id, delay=delay, error_kind=err.kind, error=text)
+            self.journal.retry_later(row.id, delay=delay, error_kind=err.kind, error=str(err))
             self._changed(row, "retry")
             return
+        err = final_failure(policy, err, attempts)  # as a RabbitMQ worker reports it
+        text = str(err)
         if outcome == "skip":
             nxt = compiled.next_step
             out = NewMessage(

@@ -7,6 +7,7 @@ wait differs (the journal, or a queue).
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,15 @@ from .locks import KeyLocks, LocalLocks
 from .mapping import Expression, truthy
 from .model import ErrorPolicy, Flow, Step, TriggerStep
 
-__all__ = ["StepLogic", "compile_steps", "failure_outcome", "routed_error", "step_cfg", "step_is_idempotent"]
+__all__ = [
+    "StepLogic",
+    "compile_steps",
+    "failure_outcome",
+    "final_failure",
+    "routed_error",
+    "step_cfg",
+    "step_is_idempotent",
+]
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
 
@@ -54,6 +63,24 @@ def failure_outcome(policy: ErrorPolicy, err: SkiffError, attempts: int) -> str:
     if policy.then == "route" and policy.route:
         return "route"
     return "stop"
+
+
+def final_failure(policy: ErrorPolicy, err: SkiffError, attempts: int) -> SkiffError:
+    """The failure a step reports once it retries no more (``then`` applies), for ``flow errors`` and replay.
+
+    A retryable failure that used up its rebounds keeps its own name and message (the one line that
+    says what went wrong) and adds ``(gave up after N rebounds)``; the copy is not retryable, so a
+    RabbitMQ worker sends it to the errors queue as it is. Any other failure is itself. One rule for
+    the embedded runner and the RabbitMQ workers: the same failure reads the same in both.
+    """
+    if not err.retryable or attempts <= policy.retries:
+        return err
+    rebounds = max(0, attempts - 1)
+    final = copy.copy(err)  # the same class (its kind, status, retry_after), one more clause
+    final.message = f"{err.message} (gave up after {rebounds} rebound{'' if rebounds == 1 else 's'})"
+    final.args = (final.message,)
+    final.retryable = False
+    return final
 
 
 def routed_error(err: SkiffError, failed_input: Any) -> dict[str, Any]:

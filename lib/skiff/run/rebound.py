@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..clock import backoff_delay
+
 __all__ = ["ReboundPolicy"]
 
 
@@ -23,4 +25,4 @@ class ReboundPolicy:
 
     def delay(self, rebound: int) -> float:
         """Seconds to wait before retry number ``rebound`` (1-based)."""
-        return self.initial * self.factor ** max(0, rebound - 1)
+        return backoff_delay(self.initial, rebound, factor=self.factor)

@@ -9,7 +9,8 @@ shapes follow sailor-nodejs 2.7.8 (``lib/amqp.js``, ``lib/sailor.js``):
   routing key and is removed.
 - error: ``{"error": <encrypted {name, message, stack}, base64>, "errorInput": <the input>}``
   as plain JSON, whatever the protocol (as the sailor does).
-- rebound: the original bytes and properties, ``expiration = 2^(n-1) * initial`` ms,
+- rebound: the original bytes and properties, ``expiration = 2^(n-1) * initial`` ms (at most
+  ``REBOUND_MAX_EXPIRATION`` when set: a skiff addition, which flow steps use for ``maxBackoff``),
   ``reboundIteration`` and ``reboundReason``.
 - snapshot: plain JSON with ``snapshotEvent: snapshot | updateSnapshot``.
 
@@ -23,6 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..clock import backoff_delay
 from ..errors import InputError
 from ..message import Message, child_headers
 from .crypto import DecodeError, MessageCipher
@@ -141,7 +143,7 @@ def rebound(
         "reboundReason": reason,
         "reboundIteration": iteration,
     }
-    expiration = 2 ** (iteration - 1) * settings.rebound_initial_expiration
+    expiration = round(backoff_delay(settings.rebound_initial_expiration, iteration, settings.rebound_max_expiration))
     return Outgoing(settings.rebound_routing_key, original_body, headers, expiration_ms=expiration)
 
 

@@ -70,6 +70,9 @@ class WorkerSettings:
     # declared attachment store (skiff.attachments), so it may be on a private network.
     object_storage_uri: str = ""
     rebound_initial_expiration: int = 15000
+    # No single rebound waits longer (ms). Not a sailor setting: unset, the sailor's doubling
+    # is uncapped; a flow step sets it from its onError.maxBackoff.
+    rebound_max_expiration: int | None = None
     rebound_limit: int = 20
     component_path: str = ""
     rabbitmq_prefetch_sailor: int = 1
@@ -121,7 +124,7 @@ class WorkerSettings:
                 ):
                     values[f.name] = ""  # not needed for service calls and shutdown hooks
                 continue
-            if f.type == "int":
+            if f.type in ("int", "int | None"):
                 try:
                     values[f.name] = int(raw)
                 except ValueError:

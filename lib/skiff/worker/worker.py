@@ -317,6 +317,8 @@ class Worker:
         if out is None:
             from ..errors import TransientError
 
+            # sailor-nodejs' own words for a plain component; a flow step never gets here (its
+            # FlowStepCall reports the real failure once its onError retries are used up).
             await self._emit_error(state, delivery, TransientError("Rebound limit exceeded"))
             return
         await self._publish(out)
