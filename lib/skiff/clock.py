@@ -1,7 +1,7 @@
 """Time as the runtime sees it: one object for now, sleeping and jitter, injectable from the top.
 
 Everything that waits or reads the time (retries and ``Retry-After``, backoff jitter, OAuth2
-token expiry, a call's total deadline, rebounds) takes a :class:`Clock` from the executor, so
+token expiry, a call's total deadline, rebounds, a poll's "now") takes a :class:`Clock` from the executor, so
 a test passes a :class:`ManualClock` and never sleeps for time to pass::
 
     clock = ManualClock()
@@ -15,6 +15,7 @@ import asyncio
 import random
 import re
 import time
+from datetime import UTC, datetime
 from typing import Final
 
 __all__ = ["SYSTEM_CLOCK", "Clock", "ManualClock", "backoff_delay", "parse_duration"]
@@ -55,6 +56,10 @@ class Clock:
 
     def time(self) -> float:
         return time.time()
+
+    def now(self) -> datetime:
+        """``time()`` as an aware UTC datetime (a poll's start, its cap, a resume point's ``started``)."""
+        return datetime.fromtimestamp(self.time(), UTC)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)

@@ -10,7 +10,6 @@ nothing (issue 11, item 1). ``newOrders`` (an id cursor) gets a new order betwee
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ import pytest
 from skiff.clock import ManualClock
 from skiff.component import load_component
 from skiff.message import Message
-from skiff.polling import options as polling_options
 from skiff.run import Event, Executor
 from skiff.sandbox import SandboxApp, SandboxServer, load_sandbox, serve
 
@@ -80,17 +78,17 @@ def _versions(api: httpx.Client, base: str) -> set[tuple[int, str]]:
         page += 1
 
 
-def _follow(app: SandboxApp, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Our clock is the sandbox's (an API whose clock agrees with ours): the polls' start and
-    cap follow it, so a poll interval can pass between polls without real time passing."""
+class _SandboxTime(ManualClock):
+    """The executor's clock: waits (the component's 2/s per endpoint) pass at once, and the time
+    of day is the sandbox's (an API whose clock agrees with ours), so the polls' start and cap
+    follow it and a poll interval can pass between polls without real time passing."""
 
-    class Followed(datetime):
-        @classmethod
-        def now(cls, tz: tzinfo | None = None) -> Followed:
-            moment = app.clock.now()
-            return cls.fromtimestamp(moment.timestamp(), tz)
+    def __init__(self, app: SandboxApp) -> None:
+        super().__init__()
+        self.app = app
 
-    monkeypatch.setattr(polling_options, "datetime", Followed)
+    def time(self) -> float:
+        return self.app.clock.now().timestamp()
 
 
 async def _polls(
@@ -100,8 +98,7 @@ async def _polls(
     snapshot: dict[str, Any] = {}
     per_poll: list[list[Any]] = []
     hook = _Hook(after)
-    # The component's limits (2/s per endpoint) wait on a ManualClock: no real time passes.
-    async with Executor(transport=hook, validate_output=False, clock=ManualClock()) as executor:
+    async with Executor(transport=hook, validate_output=False, clock=_SandboxTime(app)) as executor:
         for _ in range(n):
             bodies: list[Any] = []
 
@@ -121,10 +118,9 @@ async def _polls(
 
 
 async def test_updated_orders_changed_between_page_reads(
-    sandbox: tuple[SandboxApp, SandboxServer, httpx.Client], monkeypatch: pytest.MonkeyPatch
+    sandbox: tuple[SandboxApp, SandboxServer, httpx.Client],
 ) -> None:
     app, server, api = sandbox
-    _follow(app, monkeypatch)
     base = server.base_url
     ids = _order_ids(api, base)
     changed: list[int] = []
@@ -153,11 +149,8 @@ async def test_updated_orders_changed_between_page_reads(
     assert per_poll[2] == []
 
 
-async def test_new_orders_created_between_page_reads(
-    sandbox: tuple[SandboxApp, SandboxServer, httpx.Client], monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_new_orders_created_between_page_reads(sandbox: tuple[SandboxApp, SandboxServer, httpx.Client]) -> None:
     app, server, api = sandbox
-    _follow(app, monkeypatch)
     base = server.base_url
     ids = _order_ids(api, base)
     created: list[int] = []
@@ -180,13 +173,12 @@ async def test_new_orders_created_between_page_reads(
 
 
 async def test_updated_orders_shifted_by_an_order_leaving_the_filter(
-    sandbox: tuple[SandboxApp, SandboxServer, httpx.Client], monkeypatch: pytest.MonkeyPatch
+    sandbox: tuple[SandboxApp, SandboxServer, httpx.Client],
 ) -> None:
     # Billbee pages by page number: an order on page 1 that leaves the state filter after page 1
     # was read moves every later order a place back, so the first order of page 2 lands on page
     # 1, already read. It did not change: without the bound and the total check it was lost.
     app, server, api = sandbox
-    _follow(app, monkeypatch)
     base = server.base_url
     states = sorted({o["State"] for o in api.get(f"{base}/orders", params={"pageSize": 250}).json()["Data"]} - {14})
     listed = [

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
+from skiff.clock import SYSTEM_CLOCK, Clock
 from skiff.redis_client import LoopClient
 
 __all__ = ["KeyLocks", "LocalLocks", "RedisLocks"]
@@ -59,13 +60,21 @@ class LocalLocks:
 
 
 class RedisLocks:
-    """A Redis lock per key with a lease (``lease`` seconds, renewed while held), shared by processes."""
+    """A Redis lock per key with a lease (``lease`` seconds, renewed while held), shared by processes.
 
-    def __init__(self, url: str, *, prefix: str, lease: float = 30.0, poll: float = 0.05) -> None:
+    The holder renews every ``lease / 3`` seconds, waiting on ``clock`` (a test steps the
+    renewals one by one); the lease itself runs on Redis's clock, and so does waiting for
+    another process's lease to end (real time, whatever ``clock`` is).
+    """
+
+    def __init__(
+        self, url: str, *, prefix: str, lease: float = 30.0, poll: float = 0.05, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.url = url
         self.prefix = prefix
         self.lease = lease
         self.poll = poll
+        self.clock = clock
         self._local = LocalLocks()  # this process's waiters queue here, not on Redis
         self._client = LoopClient(url)
 
@@ -95,7 +104,7 @@ class RedisLocks:
 
     async def _renew(self, client: Any, name: str, token: str, lease_ms: int) -> None:
         while True:
-            await asyncio.sleep(lease_ms / 3000)
+            await self.clock.sleep(lease_ms / 3000)
             with contextlib.suppress(Exception):
                 await client.eval(_RENEW, 1, name, token, lease_ms)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Literal, NotRequired, TypedDict
 
+from skiff.clock import SYSTEM_CLOCK
 from skiff.errors import ConfigError
 from skiff.polling.keys import Key, timestamp_key
 from skiff.specs import EMIT_BEHAVIORS, EmitBehavior
@@ -96,7 +97,9 @@ class PollOptions:
     # no record can enter the listing during the poll, only leave it) and reads it again when
     # the total changed while paging (see ``Poller._run_unordered``).
     verify_listing: bool = False
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False, compare=False)
+    # The poll's start (order="any": its cap, a resume point's ``started``); run_poll passes the
+    # executor's clock, so a test on a ManualClock decides it.
+    now: Callable[[], datetime] = field(default=SYSTEM_CLOCK.now, repr=False, compare=False)
     component: str = ""  # both name the messages: deterministic_id(component, trigger, id, version)
     trigger: str = ""
     logger: logging.Logger | None = field(default=None, repr=False, compare=False)

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..clock import SYSTEM_CLOCK, Clock
 from ..component import Component, Function
 from ..errors import ComponentError, ConfigError
 from ..http import HttpClient
@@ -48,9 +49,11 @@ class Context:
         dry_run: bool = False,
         validate_output: bool = True,
         raw_records: bool = False,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         """``raw_records``: the transport takes :class:`~skiff.run.events.Records` (it only writes
-        bodies out), so records that nothing here reads may stay JSON text."""
+        bodies out), so records that nothing here reads may stay JSON text. ``clock``: the
+        executor's (a poll's "now" comes from it)."""
         self.component = component
         self.function = function
         self.cfg = cfg
@@ -62,6 +65,7 @@ class Context:
         self.dry_run = dry_run
         self.emitted = 0
         self.raw_records = raw_records
+        self.clock = clock
         self._out: SchemaValidator | None = None
         self._item_out: SchemaValidator | None = None
         if function is not None and validate_output:

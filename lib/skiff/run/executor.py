@@ -106,7 +106,7 @@ class Executor:
         clock: Clock = SYSTEM_CLOCK,
         timeout: float = DEFAULT_TOTAL_TIMEOUT,
     ) -> None:
-        """``clock``: time for retries, token expiry and deadlines (tests pass a ManualClock);
+        """``clock``: time for retries, token expiry, deadlines and a poll's "now" (tests pass a ManualClock);
         ``timeout``: seconds one HTTP request may take with all its attempts and waits."""
         self.validate_output = validate_output
         self.log = logger or log
@@ -175,6 +175,7 @@ class Executor:
             dry_run=dry_run,
             validate_output=self.validate_output,
             raw_records=raw_records,
+            clock=self.clock,
         )
 
     # ------------------------------------------------------------ calls

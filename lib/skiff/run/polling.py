@@ -80,6 +80,7 @@ async def run_poll(
         order=polling.order,
         resume=resume,
         verify_listing=_verifiable(polling, polling.pagination, resume),
+        now=ctx.clock.now,  # the executor's clock: the poll's start, its untilParam cap, a resume point
     )
     records_path = polling.recordsPath  # None: the envelope's data (skiff.http.records)
     pagination = polling.pagination
