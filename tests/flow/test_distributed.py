@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from skiff.flow import load_flow
-from skiff.flow.distributed import Topology, delete, read_errors
+from skiff.flow.distributed import Topology, delete, read_errors, unshared_lock_warning
 from skiff.sandbox import load_sandbox, serve
 from tests.flow.conftest import EXAMPLE_A, Sandboxes, confirmations_by_order
 from tests.services import ServiceUnavailable, ensure_redis
@@ -501,3 +501,29 @@ async def test_a_failure_past_its_rebounds_stops_with_its_own_message_and_no_wai
     assert (failed.step, failed.name, failed.input) == ("article", "TransientError", orders[0])
     assert failed.message.startswith(f"GET /products/{product}: 503 Service Unavailable"), failed.message
     assert failed.message.endswith(" (gave up after 2 rebounds)"), failed.message
+
+
+def test_a_lookup_or_create_step_without_a_shared_redis_is_warned_about() -> None:
+    flow = load_flow(EXAMPLE_A).flow
+    warning = unshared_lock_warning(flow, "client", None)
+    assert warning is not None and "'client'" in warning and "--rate-limits redis://" in warning
+    assert unshared_lock_warning(flow, "client", "memory://") is not None  # per process too
+    assert unshared_lock_warning(flow, "client", "redis://127.0.0.1:6379/0") is None
+    assert unshared_lock_warning(flow, "pdf", None) is None  # no lookup, no lock
+
+
+@pytest.mark.parametrize(("step", "warned"), [("client", True), ("pdf", False)])
+def test_the_worker_says_so_before_it_starts(tmp_path: Path, step: str, warned: bool) -> None:
+    """One line on stderr before connecting (here to a closed port, so the worker ends soon)."""
+    env = {
+        **os.environ,
+        **{k: "x" for k in ("BILLBEE_API_KEY", "BILLBEE_USERNAME", "BILLBEE_PASSWORD", "BILLOMAT_ID")},
+        "BILLOMAT_API_KEY": "x",
+    }
+    cmd = skiff_cmd(
+        "worker", "--flow", str(EXAMPLE_A), "--flow-step", step, "--amqp", "amqp://guest:guest@127.0.0.1:1/"
+    )
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 5, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "looks up or creates" in line]
+    assert len(lines) == (1 if warned else 0), done.stderr

@@ -511,10 +511,13 @@ def run_flow_step_worker(
 
     from ..flow import load_flow, resolve_credentials
     from ..flow.credentials import default_credentials_path
-    from ..flow.distributed import run_flow_worker
+    from ..flow.distributed import run_flow_worker, unshared_lock_warning
 
     doc = load_flow(file)
     creds = resolve_credentials(doc.flow, path=credentials_file or default_credentials_path(doc.source))
+    warning = unshared_lock_warning(doc.flow, step_id, rate_limits)
+    if warning:
+        click.echo(warning, err=True)
 
     async def main() -> None:
         stop = asyncio.Event()

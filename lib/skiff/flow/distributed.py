@@ -46,6 +46,7 @@ __all__ = [
     "queue_depths",
     "read_errors",
     "run_flow_worker",
+    "unshared_lock_warning",
 ]
 
 log = logging.getLogger("skiff.flow")
@@ -430,6 +431,23 @@ class FlowStepCall:
                     headers={"x-eio-routing-key": self.topology.input_key(policy.route)},
                 )
                 await emit(CallEvent("data", routed))
+
+
+def unshared_lock_warning(flow: Flow, step_id: str, rate_limits: str | None) -> str | None:
+    """One line for a lookup-or-create step whose workers would not share its lock, else None.
+
+    Without a shared Redis each process locks its own keys only: two workers of the step may
+    both miss the lookup and both create (two clients for one new customer).
+    """
+    if rate_limits and rate_limits.startswith(("redis://", "rediss://")):
+        return None
+    step = next((s for s in [*flow.steps, *flow.errorSteps] if s.id == step_id), None)
+    if step is None or step.lookup is None:
+        return None
+    return (
+        f"worker: warning: step {step_id!r} looks up or creates per key; without --rate-limits redis://... "
+        "its lock holds in this process only: run one worker for this step, or share a Redis"
+    )
 
 
 async def run_flow_worker(
