@@ -8,6 +8,7 @@ import pytest
 
 from skiff.errors import ConfigError, RateLimited
 from skiff.http import Limit, shared_limiter
+from skiff.http.shared_limits import is_shared
 from tests.services import ensure_redis
 
 
@@ -24,6 +25,11 @@ async def test_two_limiters_on_one_url_share_their_windows() -> None:
 
 def test_no_url_means_each_process_counts_alone() -> None:
     assert shared_limiter(None) is None and shared_limiter("") is None
+
+
+def test_only_a_redis_url_is_shared() -> None:
+    assert is_shared("redis://127.0.0.1:6379/0") and is_shared("rediss://h:6380")
+    assert not any(is_shared(url) for url in (None, "", "memory://", "async+redis://h"))
 
 
 def test_another_scheme_is_refused_without_showing_its_password() -> None:

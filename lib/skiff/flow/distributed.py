@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SkiffError
+from ..http.shared_limits import is_shared
 from ..message import Message
 from .document import FlowDocument
 from .model import Flow
@@ -439,7 +440,7 @@ def unshared_lock_warning(flow: Flow, step_id: str, rate_limits: str | None) -> 
     Without a shared Redis each process locks its own keys only: two workers of the step may
     both miss the lookup and both create (two clients for one new customer).
     """
-    if rate_limits and rate_limits.startswith(("redis://", "rediss://")):
+    if is_shared(rate_limits):
         return None
     step = next((s for s in [*flow.steps, *flow.errorSteps] if s.id == step_id), None)
     if step is None or step.lookup is None:
@@ -504,7 +505,7 @@ async def run_flow_worker(
         data_rate_limit=1000,  # the APIs' own limits pace a flow, not the sailor's emit cap
     )
     limiter = RateLimiter(storage_uri=rate_limits) if rate_limits else None
-    if rate_limits and rate_limits.startswith(("redis://", "rediss://")):
+    if is_shared(rate_limits):
         # Workers sharing a Redis also share each lookup-or-create's lock per lookup key.
         from .locks import RedisLocks
 

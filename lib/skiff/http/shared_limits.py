@@ -6,14 +6,21 @@ stay under its limits only when they count in one place; a Redis URL names that 
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from skiff.errors import ConfigError
 
 from .ratelimit import RateLimiter
 from .redact import redact_url
 
-__all__ = ["shared_limiter"]
+__all__ = ["is_shared", "shared_limiter"]
 
 SCHEMES = ("redis://", "rediss://")
+
+
+def is_shared(url: str | None) -> TypeGuard[str]:
+    """Whether ``url`` names a place processes share (a Redis), not one process's memory."""
+    return url is not None and url.startswith(SCHEMES)
 
 
 def shared_limiter(url: str | None) -> RateLimiter | None:
