@@ -42,6 +42,23 @@ async def queue_counts(topology: Topology) -> tuple[int, int]:
         return int(results.declaration_result.message_count or 0), int(errors.declaration_result.message_count or 0)
 
 
+def deploy_once(flow: Path, common: list[str], env: dict[str, str], state: Path) -> subprocess.CompletedProcess[str]:
+    """``skiff flow deploy FLOW --once``: declare the topology, poll the trigger once, publish."""
+    cmd = skiff_cmd("flow", "deploy", str(flow), *common, "--once", "--state", str(state))
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def stop_workers(workers: list[subprocess.Popen[str]]) -> None:
+    """SIGTERM to every worker, then wait for each (killed after 30 s)."""
+    for w in workers:
+        w.send_signal(signal.SIGTERM)
+    for w in workers:
+        try:
+            w.wait(30)
+        except subprocess.TimeoutExpired:
+            w.kill()
+
+
 def test_two_workers_per_step_on_rabbitmq(sandboxes: Sandboxes, tmp_path: Path) -> None:
     require_broker()
     try:
@@ -55,13 +72,7 @@ def test_two_workers_per_step_on_rabbitmq(sandboxes: Sandboxes, tmp_path: Path) 
     common = ["--amqp", AMQP_URL, "--namespace", namespace]
     workers: list[subprocess.Popen[str]] = []
     try:
-        deploy = subprocess.run(
-            skiff_cmd("flow", "deploy", str(EXAMPLE_A), *common, "--once", "--state", str(tmp_path / "snap.db")),
-            env=sandboxes.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        deploy = deploy_once(EXAMPLE_A, common, sandboxes.env, tmp_path / "snap.db")
         assert deploy.returncode == 0, deploy.stderr
         assert f"{len(orders)} message(s) published" in deploy.stderr
         for step in topology.flow.steps:
@@ -91,13 +102,7 @@ def test_two_workers_per_step_on_rabbitmq(sandboxes: Sandboxes, tmp_path: Path) 
         assert queues[topology.errors_queue]["waiting"] == 0
         assert all(queues[topology.queue(s.id)]["consumers"] == WORKERS_PER_STEP for s in topology.flow.steps)
         # Polling again publishes nothing new: the snapshot moved only after the broker confirmed.
-        again = subprocess.run(
-            skiff_cmd("flow", "deploy", str(EXAMPLE_A), *common, "--once", "--state", str(tmp_path / "snap.db")),
-            env=sandboxes.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        again = deploy_once(EXAMPLE_A, common, sandboxes.env, tmp_path / "snap.db")
         assert "0 message(s) published" in again.stderr, again.stderr
     finally:
         for w in workers:
@@ -151,13 +156,7 @@ def test_workers_share_billbee_rate_limits_through_redis(tmp_path: Path) -> None
         }
         emails = sorted(p["email"] for p in plenigo.store["customers"] if p.get("email"))
         try:
-            deploy = subprocess.run(
-                skiff_cmd("flow", "deploy", str(path), *common, "--once", "--state", str(tmp_path / "snap.db")),
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
+            deploy = deploy_once(path, common, env, tmp_path / "snap.db")
             assert deploy.returncode == 0, deploy.stderr
             for step in topology.flow.steps:
                 for _ in range(WORKERS_PER_STEP):
@@ -172,13 +171,7 @@ def test_workers_share_billbee_rate_limits_through_redis(tmp_path: Path) -> None
                     break
                 time.sleep(0.5)
         finally:
-            for w in workers:
-                w.send_signal(signal.SIGTERM)
-            for w in workers:
-                try:
-                    w.wait(30)
-                except subprocess.TimeoutExpired:
-                    w.kill()
+            stop_workers(workers)
             asyncio.run(delete(topology, AMQP_URL))
         log = [e for e in billbee.log.entries() if "/_sandbox/" not in str(e.get("path", ""))]
     assert (results, errors) == (len(emails), 0)
@@ -211,15 +204,6 @@ def test_deployed_errors_and_replay_after_a_fix(sandboxes: Sandboxes, tmp_path: 
             for step in topology.flow.steps
         ]
 
-    def stop(workers: list[subprocess.Popen[str]]) -> None:
-        for w in workers:
-            w.send_signal(signal.SIGTERM)
-        for w in workers:
-            try:
-                w.wait(30)
-            except subprocess.TimeoutExpired:
-                w.kill()
-
     def wait_for(results: int, errors: int) -> tuple[int, int]:
         deadline = time.monotonic() + 120
         counts = (0, 0)
@@ -250,7 +234,7 @@ def test_deployed_errors_and_replay_after_a_fix(sandboxes: Sandboxes, tmp_path: 
         )
         assert all(f["input"]["id"] for f in failures)  # the client the confirmation was for
         assert asyncio.run(queue_counts(topology)) == (0, len(orders))  # listing leaves them in place
-        stop(workers)
+        stop_workers(workers)
         path.write_text(good, encoding="utf-8")  # the fix; workers restart with it
         workers = start_workers()
         replay = cli("replay", "--all")
@@ -258,7 +242,7 @@ def test_deployed_errors_and_replay_after_a_fix(sandboxes: Sandboxes, tmp_path: 
         assert f"replayed {len(orders)} message(s)" in replay.stderr
         assert wait_for(len(orders), 0) == (len(orders), 0)
     finally:
-        stop(workers)
+        stop_workers(workers)
         asyncio.run(delete(topology, AMQP_URL))
     by_order = confirmations_by_order(sandboxes.billomat)
     assert set(by_order) == orders
@@ -330,13 +314,7 @@ def test_a_retryable_failure_past_its_rebounds_follows_then(sandboxes: Sandboxes
     common = ["--amqp", AMQP_URL, "--namespace", namespace]
     workers: list[subprocess.Popen[str]] = []
     try:
-        deploy = subprocess.run(
-            skiff_cmd("flow", "deploy", str(path), *common, "--once", "--state", str(tmp_path / "snap.db")),
-            env=sandboxes.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        deploy = deploy_once(path, common, sandboxes.env, tmp_path / "snap.db")
         assert deploy.returncode == 0, deploy.stderr
         steps = [*topology.flow.steps, *topology.flow.errorSteps]
         for step in steps:
@@ -353,13 +331,7 @@ def test_a_retryable_failure_past_its_rebounds_follows_then(sandboxes: Sandboxes
         assert (results, errors) == (len(orders), 0), failed
         bodies = asyncio.run(drain_results(topology))
     finally:
-        for w in workers:
-            w.send_signal(signal.SIGTERM)
-        for w in workers:
-            try:
-                w.wait(30)
-            except subprocess.TimeoutExpired:
-                w.kill()
+        stop_workers(workers)
         asyncio.run(delete(topology, AMQP_URL))
     # Each order's article call failed on its first delivery and again on its one rebound.
     articles = [e for e in sandboxes.billbee.log.entries() if "/products/" in str(e.get("path", ""))]
@@ -392,13 +364,7 @@ def test_orders_of_one_new_customer_on_two_workers_create_one_client(sandboxes: 
     common = ["--amqp", AMQP_URL, "--namespace", namespace]
     workers: list[subprocess.Popen[str]] = []
     try:
-        deploy = subprocess.run(
-            skiff_cmd("flow", "deploy", str(EXAMPLE_A), *common, "--once", "--state", str(tmp_path / "snap.db")),
-            env=sandboxes.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        deploy = deploy_once(EXAMPLE_A, common, sandboxes.env, tmp_path / "snap.db")
         assert deploy.returncode == 0, deploy.stderr
         for step in topology.flow.steps:
             for _ in range(WORKERS_PER_STEP if step.id == "client" else 1):
@@ -415,13 +381,7 @@ def test_orders_of_one_new_customer_on_two_workers_create_one_client(sandboxes: 
         failed = [(f.step, f.name, f.message) for f in asyncio.run(read_errors(topology, AMQP_URL))]
         assert (results, errors) == (len(orders), 0), failed
     finally:
-        for w in workers:
-            w.send_signal(signal.SIGTERM)
-        for w in workers:
-            try:
-                w.wait(30)
-            except subprocess.TimeoutExpired:
-                w.kill()
+        stop_workers(workers)
         asyncio.run(delete(topology, AMQP_URL))
     clients = [c for c in sandboxes.billomat.store["clients"] if c.get("email") == email]
     assert len(clients) == 1, clients
@@ -457,13 +417,7 @@ async def test_a_failure_past_its_rebounds_stops_with_its_own_message_and_no_wai
     rebounds: list[tuple[Any, Any]] = []  # (reboundIteration, expiration in s) of each rebound published
     connection = await aio_pika.connect(AMQP_URL)
     try:
-        deploy = subprocess.run(
-            skiff_cmd("flow", "deploy", str(path), *common, "--once", "--state", str(tmp_path / "snap.db")),
-            env=sandboxes.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        deploy = deploy_once(path, common, sandboxes.env, tmp_path / "snap.db")
         assert deploy.returncode == 0, deploy.stderr
         # A copy of every rebound, taken at once by a consumer (the rebound queue's own copy
         # expires and dead-letters back to the step).
@@ -490,13 +444,7 @@ async def test_a_failure_past_its_rebounds_stops_with_its_own_message_and_no_wai
         [failed] = await read_errors(topology, AMQP_URL)
     finally:
         await connection.close()
-        for w in workers:
-            w.send_signal(signal.SIGTERM)
-        for w in workers:
-            try:
-                w.wait(30)
-            except subprocess.TimeoutExpired:
-                w.kill()
+        stop_workers(workers)
         await delete(topology, AMQP_URL)
     assert (failed.step, failed.name, failed.input) == ("article", "TransientError", orders[0])
     assert failed.message.startswith(f"GET /products/{product}: 503 Service Unavailable"), failed.message
